@@ -1,0 +1,1 @@
+"""Training package: data loading, the CNN, the fit loop and evaluation (needs TensorFlow)."""

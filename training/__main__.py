@@ -1,0 +1,102 @@
+"""Command line: ``python -m training {prepare,train,evaluate}``."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+from training.cli_util import OneLineParser, run_cli
+
+
+def _pair(text: str) -> tuple[int, int]:
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        vals = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW or N, got {text!r}") from None
+    if len(vals) == 1:
+        vals = vals * 2
+    if len(vals) != 2 or min(vals) < 8:
+        raise argparse.ArgumentTypeError(f"expected HxW with sides >= 8, got {text!r}")
+    return vals
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (errors exit 2 with one line)."""
+    from training.train import TrainConfig
+
+    d = TrainConfig()
+    p = OneLineParser(prog="python -m training", description="Train and evaluate the emotion CNN.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=OneLineParser)
+
+    pr = sub.add_parser("prepare", help="build DIR/{train,val,test}/<class>/*.png from fer2013.csv or .npz")
+    src = pr.add_mutually_exclusive_group(required=True)
+    src.add_argument("--csv", type=Path, help="Kaggle fer2013.csv (emotion,pixels,Usage)")
+    src.add_argument("--npz", type=Path, help="the shared fer2013.npz")
+    pr.add_argument("--out", type=Path, required=True)
+
+    tr = sub.add_parser("train", help="fit a model; best checkpoint on val top-1")
+    tr.add_argument("--data", default=d.data, help="folder with train/<class>/* (val/, test/ optional)")
+    tr.add_argument("--out", default=d.out, help="run folder for checkpoints, logs and metrics")
+    tr.add_argument("--input-size", type=_pair, default=d.input_size, help="HxW, e.g. 48x48 or 64")
+    tr.add_argument("--channels", type=int, choices=(1, 3), default=d.channels, help="1 grayscale, 3 RGB")
+    tr.add_argument("--epochs", type=int, default=d.epochs)
+    tr.add_argument("--batch-size", type=int, default=d.batch_size)
+    tr.add_argument("--optimizer", choices=("adamw", "adam", "sgd"), default=d.optimizer)
+    tr.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
+    tr.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    tr.add_argument("--schedule", choices=("cosine", "plateau"), default=d.schedule)
+    tr.add_argument("--warmup-steps", type=int, default=d.warmup_steps)
+    tr.add_argument("--class-weight", choices=("none", "balanced", "sqrt"), default=d.class_weight)
+    tr.add_argument("--no-augment", dest="augment", action="store_false")
+    tr.add_argument("--widths", type=_widths, default=d.widths, help="conv widths per block, e.g. 32,64,128,256")
+    tr.add_argument("--block-dropout", type=float, default=d.block_dropout)
+    tr.add_argument("--head-units", type=int, default=d.head_units)
+    tr.add_argument("--head-dropout", type=float, default=d.head_dropout)
+    tr.add_argument("--patience", type=int, default=d.patience, help="EarlyStopping patience (epochs)")
+    tr.add_argument("--val-fraction", type=float, default=d.val_fraction, help="held out from train/ if no val/")
+    tr.add_argument("--seed", type=int, default=d.seed)
+    tr.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+
+    ev = sub.add_parser("evaluate", help="metrics, confusion matrix and plots for a run")
+    ev.add_argument("--run", type=Path, default=Path(d.out), help="run folder written by train")
+    ev.add_argument("--data", type=Path, help="data folder (default: the run's)")
+    ev.add_argument("--split", default="test", choices=("train", "val", "test"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.cmd == "prepare":
+        from training.prepare import csv_to_tree, npz_to_tree
+
+        counts = csv_to_tree(args.csv, args.out) if args.csv else npz_to_tree(args.npz, args.out)
+        print(f"wrote {sum(counts.values())} images to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    elif args.cmd == "train":
+        from training.train import TrainConfig, train
+
+        fields = {f.name for f in dataclasses.fields(TrainConfig)}
+        cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+        print(train(cfg, resume=args.resume))
+    elif args.cmd == "evaluate":
+        from training.evaluate import evaluate_run
+
+        metrics = evaluate_run(args.run, args.data, args.split)
+        print(f"{args.split}: top-1 {metrics['top1_accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
