@@ -82,16 +82,19 @@ def open_image(
 def to_model_mode(img: Image.Image, channels: int) -> Image.Image:
     """Convert any Pillow mode (P, LA, RGBA, CMYK, I;16, I, F, ...) to ``L`` or ``RGB``.
 
-    Transparent pixels are composited on white; 16-bit and 32-bit images are
-    scaled from their own value range to 0..255.
+    Transparent pixels are composited on white; 16-bit images are scaled by
+    1/257 (65535 -> 255); 32-bit int/float images outside 0..65535 are min-max scaled.
     """
     if getattr(img, "n_frames", 1) > 1:
         img.seek(0)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
         arr = np.asarray(img, dtype=np.float64)
         lo, hi = float(arr.min()), float(arr.max())
-        arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
-        img = Image.fromarray(arr.round().astype(np.uint8), "L")
+        if img.mode.startswith("I;16") or (lo >= 0 and 255 < hi <= 65535):
+            arr = arr / 257.0  # 16-bit full range -> 8-bit
+        elif lo < 0 or hi > 65535:
+            arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(np.clip(arr.round(), 0, 255).astype(np.uint8), "L")
     if img.mode in ("P", "PA", "LA", "RGBA", "La", "RGBa") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

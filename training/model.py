@@ -13,6 +13,7 @@ def build_model(
     block_dropout: float = 0.1,
     head_units: int = 256,
     head_dropout: float = 0.4,
+    batch_norm: bool = True,
 ) -> keras.Model:
     """Build the classifier (not compiled).
 
@@ -25,6 +26,9 @@ def build_model(
     Args:
         input_shape: ``(H, W, C)``; the model takes float32 pixel values 0..255, NHWC.
         num_classes: number of output classes.
+        batch_norm: with False, each Conv has a bias and no BatchNorm follows it:
+            the inference graph that :func:`export.fold.fold_batchnorm` fills with
+            folded weights.
 
     Returns:
         A Keras model mapping ``(N, H, W, C)`` float32 to ``(N, num_classes)``
@@ -34,8 +38,9 @@ def build_model(
     x = layers.Rescaling(1.0 / 255, name="rescale")(inputs)
     for b, width in enumerate(widths, start=1):
         for c in (1, 2):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{b}_conv{c}")(x)
-            x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
+            x = layers.Conv2D(width, 3, padding="same", use_bias=not batch_norm, name=f"block{b}_conv{c}")(x)
+            if batch_norm:
+                x = layers.BatchNormalization(name=f"block{b}_bn{c}")(x)
             x = layers.ReLU(name=f"block{b}_relu{c}")(x)
         x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
         x = layers.Dropout(block_dropout, name=f"block{b}_drop")(x)

@@ -28,7 +28,7 @@ class TrainConfig:
     out: str = "runs/fer2013"
     input_size: tuple[int, int] = (48, 48)
     channels: int = 1
-    epochs: int = 40
+    epochs: int = 60
     batch_size: int = 64
     optimizer: str = "adamw"
     lr: float = 2e-3
@@ -45,6 +45,22 @@ class TrainConfig:
     val_fraction: float = 0.1
     seed: int = 0
     extra: dict = field(default_factory=dict)
+
+
+def hardware() -> str:
+    """CPU model and logical core count of this machine, e.g. ``"Intel Xeon ... (2 cores)"``."""
+    import os
+    import platform
+
+    name = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{name} ({os.cpu_count()} cores, no GPU used)" if not tf.config.list_physical_devices("GPU") else name
 
 
 def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -143,7 +159,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     counts = {s: len(v) for s, v in splits.items()}
     (out / "config.json").write_text(
         json.dumps({"train": asdict(cfg), "data_config": data_cfg.to_json(), "counts": counts,
-                    "tensorflow": tf.__version__, "keras": keras.__version__}, indent=2)
+                    "tensorflow": tf.__version__, "keras": keras.__version__, "hardware": hardware()}, indent=2)
     )
 
     best_so_far = max((float(h["val_accuracy"]) for h in history), default=None)

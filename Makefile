@@ -1,0 +1,48 @@
+# fer-toolkit: `make train export` trains on FER2013 and ships models/fer2013_cnn.onnx
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+NPZ    ?= ../shared/data/fer2013.npz
+DATA   ?= data/fer2013
+RUN    ?= runs/fer2013
+MODEL  ?= models/fer2013_cnn.onnx
+EPOCHS ?=
+TRAIN_ARGS ?=
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help install data train resume evaluate export card test lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(PY)  ## create .venv and install the package with the train and dev extras
+	$(PY) -m pip install -q -e ".[train,dev]"
+
+$(DATA)/train:
+	$(PY) -m training prepare --npz $(NPZ) --out $(DATA)
+
+data: $(DATA)/train  ## build data/fer2013/{train,val,test}/<class>/*.png from NPZ=../shared/data/fer2013.npz
+
+train: $(DATA)/train  ## train on DATA (EPOCHS=2 for a quick run, RESUME=1 to continue), then evaluate on test
+	$(PY) -m training train --data $(DATA) --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume) $(TRAIN_ARGS)
+	$(PY) -m training evaluate --run $(RUN) --split test
+
+evaluate:  ## metrics, confusion matrix and curves of RUN on its test split
+	$(PY) -m training evaluate --run $(RUN) --split test
+
+export:  ## RUN/best.keras -> MODEL (ONNX + metadata), parity check, model card in models/
+	$(PY) -m export --run $(RUN) --out $(MODEL)
+
+test:  ## run the test suite (reads FER2013 from NPZ; tests needing it skip without it)
+	$(PY) -m pytest -q
+
+lint:  ## ruff
+	$(PY) -m ruff check .
+
+clean:  ## remove run folders and caches (keeps data/ and models/)
+	rm -rf $(RUN) .pytest_cache .ruff_cache

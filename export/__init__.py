@@ -1,0 +1,1 @@
+"""Keras -> ONNX export with tf2onnx, BatchNorm folding, metadata and a parity check."""

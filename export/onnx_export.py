@@ -1,0 +1,125 @@
+"""Convert a trained run to ONNX: fold BatchNorm, tf2onnx, checker, metadata, parity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+
+from fercore import DataConfig
+
+DEFAULT_OPSET = 17  # tf2onnx 1.17 + TF 2.21 convert opsets 13-18 here; 19+ fail
+
+
+def build_kwargs(run_config: dict) -> dict:
+    """``build_model`` keyword arguments recorded in a run's ``config.json``."""
+    t, d = run_config["train"], DataConfig.from_json(run_config["data_config"])
+    return {"input_shape": d.input_shape, "num_classes": d.num_classes, "widths": tuple(t["widths"]),
+            "block_dropout": t["block_dropout"], "head_units": t["head_units"], "head_dropout": t["head_dropout"]}
+
+
+def to_onnx(model, config: DataConfig, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
+    """tf2onnx conversion with a float32 NHWC input ``pixels`` (values 0..255) and batch dim ``batch``.
+
+    Raises:
+        onnx.checker.ValidationError: the converted graph is invalid.
+    """
+    import tensorflow as tf
+    import tf2onnx
+
+    spec = (tf.TensorSpec((None, *config.input_shape), tf.float32, name="pixels"),)
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        dim = value.type.tensor_type.shape.dim[0]
+        if not dim.HasField("dim_value"):
+            dim.dim_param = "batch"
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def set_metadata(proto: onnx.ModelProto, meta: dict[str, str]) -> None:
+    """Replace ``metadata_props`` entries with ``meta`` (string keys and values)."""
+    keep = [p for p in proto.metadata_props if p.key not in meta]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(keep)
+    for k, v in meta.items():
+        proto.metadata_props.add(key=k, value=str(v))
+
+
+def parity(keras_model, onnx_path: Path, x: np.ndarray) -> dict:
+    """Compare Keras and onnxruntime on the same real images.
+
+    Args:
+        x: uint8 or float ``(N, H, W, C)`` pixels 0..255.
+
+    Returns:
+        ``{"n", "top1_agreement", "max_abs_diff"}``; the export contract is
+        agreement 1.0 and max absolute probability difference <= 1e-4.
+    """
+    from fercore.predictor import Predictor
+
+    ref = keras_model.predict(x.astype(np.float32), batch_size=256, verbose=0)
+    got = Predictor(onnx_path).predict(x)
+    return {"n": int(len(x)), "top1_agreement": float((ref.argmax(1) == got.argmax(1)).mean()),
+            "max_abs_diff": float(np.abs(ref - got).max())}
+
+
+def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFAULT_OPSET,
+               version: str = "1", parity_split: str = "test", atol: float = 1e-4) -> dict:
+    """Export ``run/best.keras`` to ``out`` (ONNX) and check parity on real images.
+
+    Metadata written: the data config (``labels``, ``input_size``, ``channels``,
+    ``color_mode``, ``pixel_range``, ``layout``), ``training_data``,
+    ``test_top1_accuracy`` / ``test_macro_f1`` (from ``run/metrics_test.json``
+    where present), ``model_version``, ``exported_at`` (UTC ISO 8601), ``opset``
+    and ``producer``.
+
+    Returns:
+        the parity report plus ``onnx_path``.
+
+    Raises:
+        FileNotFoundError: the run has no ``best.keras``.
+        RuntimeError: parity failed (the file is removed).
+    """
+    import keras
+
+    from export.fold import fold_batchnorm
+    from training.data import load_split
+
+    run, out = Path(run), Path(out)
+    if not (run / "best.keras").exists():
+        raise FileNotFoundError(f"{run / 'best.keras'} not found: run `make train` first")
+    run_cfg = json.loads((run / "config.json").read_text())
+    config = DataConfig.from_json(run_cfg["data_config"])
+    model = keras.models.load_model(run / "best.keras")
+    folded = fold_batchnorm(model, build_kwargs(run_cfg))
+    proto = to_onnx(folded, config, opset)
+    meta = config.to_metadata()
+    metrics_path = run / "metrics_test.json"
+    if metrics_path.exists():
+        m = json.loads(metrics_path.read_text())
+        meta.update({"test_top1_accuracy": f"{m['top1_accuracy']:.4f}", "test_macro_f1": f"{m['macro_f1']:.4f}",
+                     "test_split": f"{m['data']}/test ({m['n']} images)"})
+    meta.update({
+        "training_data": f"{Path(run_cfg['train']['data']).name}: " + ", ".join(f"{k} {v}" for k, v in run_cfg["counts"].items()),
+        "model_version": version, "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "opset": str(opset), "producer": "fer-toolkit export (tf2onnx, BatchNorm folded)",
+    })
+    set_metadata(proto, meta)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(proto, out)
+
+    root = Path(data or run_cfg["train"]["data"])
+    split_dir = root / parity_split if (root / parity_split).is_dir() else root / "val"
+    x = load_split(split_dir, config, root).x
+    report = parity(model, out, x)
+    if report["top1_agreement"] < 1.0 or report["max_abs_diff"] > atol:
+        out.unlink()
+        raise RuntimeError(f"parity failed on {report['n']} {split_dir.name} images: top-1 agreement "
+                           f"{report['top1_agreement']:.4%}, max |dp| {report['max_abs_diff']:.2e} > {atol}")
+    report.update({"onnx_path": str(out), "parity_split": split_dir.name, "opset": opset})
+    (run / "export_parity.json").write_text(json.dumps(report, indent=2))
+    return report

@@ -1,0 +1,65 @@
+"""Bad input on the command line: one readable line, non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT, write_tree
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def run(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, env=ENV, timeout=300)
+
+
+def assert_one_line_error(proc, text):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 1 and text in errors[0], proc.stderr
+
+
+@pytest.mark.parametrize("module", ["training", "export"])
+def test_unknown_option(module):
+    args = ["-m", module, "train", "--bogus"] if module == "training" else ["-m", module, "--bogus"]
+    assert_one_line_error(run(*args), "unrecognized arguments: --bogus")
+
+
+def test_bad_value():
+    assert_one_line_error(run("-m", "training", "train", "--input-size", "big"), "expected HxW")
+
+
+def test_missing_data_folder(tmp_path):
+    assert_one_line_error(run("-m", "training", "train", "--data", str(tmp_path / "none"), "--out",
+                              str(tmp_path / "run")), "data folder not found")
+
+
+def test_empty_class_folder(tmp_path):
+    for c in ("happy", "sad"):
+        (tmp_path / "train" / c).mkdir(parents=True)
+    Image.new("L", (48, 48)).save(tmp_path / "train" / "happy" / "a.png")
+    assert_one_line_error(run("-m", "training", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r")),
+                          "has no images")
+
+
+def test_export_without_run(tmp_path):
+    assert_one_line_error(run("-m", "export", "--run", str(tmp_path), "--out", str(tmp_path / "m.onnx")),
+                          "not found")
+
+
+def test_corrupt_image_is_a_warning_naming_the_file(fer, tmp_path):
+    root = write_tree(tmp_path / "data", fer, {"train": 300, "val": 70})
+    bad = root / "train" / "happy" / "corrupt.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    proc = run("-m", "training", "train", "--data", str(root), "--out", str(tmp_path / "run"), "--epochs", "1",
+               "--widths", "8,16", "--head-units", "16", "--batch-size", "128")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line and "corrupt.png" in line]
+    assert len(warnings) == 1 and str(bad) in warnings[0]
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,19 @@
+"""The serving core must never import TensorFlow (the Space and workers install onnxruntime only)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT, SHIPPED_MODEL
+
+
+def test_core_predictor_does_not_import_tensorflow():
+    code = (
+        "import sys, fercore, fercore.predictor, fercore.preprocess\n"
+        f"p = fercore.predictor.Predictor({str(SHIPPED_MODEL)!r}) if {SHIPPED_MODEL.is_file()} else None\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx'))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported: {out.stdout}"
