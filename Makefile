@@ -8,20 +8,26 @@ RUN    ?= runs/fer2013
 MODEL  ?= models/fer2013_cnn.onnx
 EPOCHS ?=
 TRAIN_ARGS ?=
+HOST   ?= 127.0.0.1
+PORT   ?= 7860
+SHARE  ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install data train resume evaluate export card test lint clean
+.PHONY: help install install-demo data train evaluate export demo space test lint clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-install: $(PY)  ## create .venv and install the package with the train and dev extras
-	$(PY) -m pip install -q -e ".[train,dev]"
+install: $(PY)  ## create .venv with every extra (train, demo, worker, dev)
+	$(PY) -m pip install -q -e ".[train,demo,worker,dev]"
+
+install-demo: $(PY)  ## create .venv with the demo extra only (no TensorFlow)
+	$(PY) -m pip install -q -e ".[demo]"
 
 $(DATA)/train:
 	$(PY) -m training prepare --npz $(NPZ) --out $(DATA)
@@ -37,6 +43,12 @@ evaluate:  ## metrics, confusion matrix and curves of RUN on its test split
 
 export:  ## RUN/best.keras -> MODEL (ONNX + metadata), parity check, model card in models/
 	$(PY) -m export --run $(RUN) --out $(MODEL)
+
+demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860) with MODEL; SHARE=1 asks for a public link
+	$(PY) -m demo --model $(MODEL) --host $(HOST) --port $(PORT) $(if $(SHARE),--share)
+
+space:  ## stage a self-contained Hugging Face Space folder in build/space
+	$(PY) -m demo.space build/space --model $(MODEL)
 
 test:  ## run the test suite (reads FER2013 from NPZ; tests needing it skip without it)
 	$(PY) -m pytest -q

@@ -72,8 +72,8 @@ figure is comparable with published FER2013 numbers.
 
 Recipe: {epochs} epochs of {t['optimizer']} (peak LR {t['lr']}, weight decay {t['weight_decay']},
 {t['schedule']} schedule with {t['warmup_steps']} warm-up steps), batch {t['batch_size']}, class weights
-`{t['class_weight']}`, augmentation (horizontal flip, rotation 0.05, shift 0.1, zoom 0.1) in the tf.data
-pipeline, dropout {t['block_dropout']} per block and {t['head_dropout']} in the head, seed {t['seed']}.
+`{t['class_weight']}`, {'augmentation (horizontal flip, rotation 0.05, shift 0.1, zoom 0.1) in the tf.data pipeline' if t['augment'] else 'no augmentation'},
+dropout {t['block_dropout']} per block and {t['head_dropout']} in the head, seed {t['seed']}.
 Best epoch: {summ.get('best_epoch', 'n/a')} (PublicTest top-1 {summ.get('best_val_accuracy', float('nan')):.4f}).
 Training took {minutes:.0f} minutes ({summ.get('seconds_per_epoch', 'n/a')} s/epoch) on {cfg.get('hardware') or hardware()},
 TensorFlow {cfg['tensorflow']}, Keras {cfg['keras']}.

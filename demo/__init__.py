@@ -1,0 +1,1 @@
+"""Gradio demo on onnxruntime (no TensorFlow): photos, webcam, face detection, class probabilities."""

@@ -1,0 +1,54 @@
+"""``python -m demo [--model PATH] [--host H] [--port P] [--share]``: launch the Gradio app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from demo.handler import DEFAULT_MODEL
+from fercore.preprocess import DEFAULT_MAX_PIXELS
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, load the model once, launch; returns the exit status."""
+    p = _Parser(prog="python -m demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model exported by this project")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for all interfaces)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="largest accepted image (w x h)")
+    p.add_argument("--concurrency", type=int, default=2, help="requests processed at once")
+    args = p.parse_args(argv)
+
+    from demo.app import build_demo
+    from demo.handler import DemoModel
+
+    try:
+        model = DemoModel(args.model, args.max_pixels)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    app = build_demo(model, args.concurrency)
+    print(f"model {model.predictor.model_id}; labels {', '.join(model.predictor.labels)}", flush=True)
+    try:
+        app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True,
+                   prevent_thread_lock=True)
+    except OSError as e:  # port in use
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    if args.share and not app.share_url:
+        print(f"share link unavailable (it needs internet access); serving locally at {app.local_url}", flush=True)
+    try:
+        app.block_thread()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The Gradio app: upload, webcam snapshot and live webcam stream over :mod:`demo.handler`.
+
+``python -m demo`` (or ``make demo``) launches it; importing this module does not.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Offline by default: no analytics call, no Hugging Face Hub lookups at start.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from pathlib import Path  # noqa: E402
+
+import gradio as gr  # noqa: E402
+from PIL import Image, UnidentifiedImageError  # noqa: E402
+
+from demo.handler import DemoModel, as_array, classify, faces_markdown, info_markdown  # noqa: E402
+from fercore.preprocess import ImageDecodeError  # noqa: E402
+
+EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.jpg"))
+TOP_K = 3
+
+
+class SafeImage(gr.Image):
+    """``gr.Image`` whose upload decoding failures become a one-line ``gr.Error``."""
+
+    def get_block_name(self) -> str:  # the frontend component is the stock image one
+        return "image"
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
+            raise gr.Error(f"not a readable image ({type(e).__name__})", print_exception=False) from None
+
+
+def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
+    """The Blocks app for ``model`` (created once and shared read-only by all requests).
+
+    Args:
+        concurrency: requests run at once per event (the queue's limit).
+    """
+
+    def predict(path):
+        if path is None:
+            raise gr.Error("upload an image or take a webcam snapshot first", print_exception=False)
+        try:
+            result = classify(path, model)
+        except ImageDecodeError as e:
+            raise gr.Error(str(e), print_exception=False) from None
+        return as_array(result.annotated), result.top, faces_markdown(result, TOP_K), info_markdown(result, model)
+
+    def stream(frame):
+        if frame is None:
+            return None, None
+        result = classify(frame, model)
+        return as_array(result.annotated), result.top
+
+    labels = ", ".join(model.predictor.labels)
+    with gr.Blocks(title="Facial emotion recognition") as app:
+        gr.Markdown(f"# Facial emotion recognition\nONNX model on onnxruntime; faces found with OpenCV and "
+                    f"classified into: {labels}. A face crop with no detectable face is classified whole.")
+        with gr.Tab("Photo or snapshot"):
+            with gr.Row():
+                inp = SafeImage(sources=["upload", "webcam", "clipboard"], type="filepath", label="image")
+                out_img = gr.Image(label="faces", interactive=False)
+            with gr.Row():
+                out_label = gr.Label(num_top_classes=TOP_K, label="largest face")
+                with gr.Column():
+                    out_faces = gr.Markdown()
+                    out_info = gr.Markdown()
+            btn = gr.Button("Classify", variant="primary")
+            btn.click(predict, inp, [out_img, out_label, out_faces, out_info], concurrency_limit=concurrency,
+                      api_name="predict")
+            inp.upload(predict, inp, [out_img, out_label, out_faces, out_info], concurrency_limit=concurrency,
+                       api_name=False)
+            if EXAMPLES:
+                gr.Examples(EXAMPLES, inp)
+        with gr.Tab("Live webcam"):
+            with gr.Row():
+                cam = gr.Image(sources=["webcam"], streaming=True, type="numpy", label="webcam")
+                cam_out = gr.Image(label="faces", interactive=False)
+            cam_label = gr.Label(num_top_classes=TOP_K, label="largest face")
+            cam.stream(stream, cam, [cam_out, cam_label], stream_every=0.3, concurrency_limit=concurrency,
+                       api_name=False)
+    app.queue(default_concurrency_limit=concurrency, max_size=64)
+    return app

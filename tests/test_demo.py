@@ -1,0 +1,196 @@
+"""The Gradio demo: pure handler on real images, a launched app, the Space folder, no TensorFlow."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fercore import ImageDecodeError
+from tests.conftest import ROOT, SAMPLES, SHIPPED_MODEL
+
+ASTRONAUT = ROOT / "demo" / "examples" / "astronaut.jpg"
+OFFLINE_ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="module")
+def model():
+    from demo.handler import DemoModel
+
+    return DemoModel(SHIPPED_MODEL, max_pixels=4_000_000)
+
+
+def test_samples_give_probabilities_for_every_label(model):
+    from demo.handler import classify
+
+    files = sorted(SAMPLES.glob("*.png")) if SAMPLES.is_dir() else []
+    if not files:
+        pytest.skip(f"FER2013 samples not found at {SAMPLES}")
+    for f in files:
+        r = classify(f, model)
+        assert set(r.top) == set(model.predictor.labels)
+        assert abs(sum(r.top.values()) - 1) < 1e-4
+        assert r.path in ("faces", "whole image") and r.annotated.size == (48, 48)
+    # a 48x48 crop is classified whole, with the same probabilities as the predictor gives
+    r = classify(files[0], model)
+    if r.path == "whole image":
+        direct = model.predictor.classify([files[0]])[0]
+        assert all(abs(direct[k] - r.top[k]) < 1e-6 for k in direct)
+
+
+def test_real_photo_finds_a_face(model):
+    from demo.handler import classify, faces_markdown, info_markdown
+
+    r = classify(ASTRONAUT, model)
+    assert r.path == "faces" and len(r.faces) >= 1
+    b = r.faces[0].box
+    assert 100 < b.x < 300 and 0 < b.y < 200 and 50 < b.w < 200  # Eileen Collins' face in the 512x512 photo
+    assert r.annotated.size == (512, 512)
+    assert "| 1 |" in faces_markdown(r) and model.predictor.model_id in info_markdown(r, model)
+
+
+def test_two_faces_are_both_reported(model):
+    from demo.handler import classify
+
+    face = Image.open(ASTRONAUT)
+    canvas = Image.new("RGB", (1024, 512), "white")
+    canvas.paste(face, (0, 0))
+    canvas.paste(face, (512, 0))
+    r = classify(np.asarray(canvas), model)
+    assert r.path == "faces" and len(r.faces) == 2
+    assert abs(r.faces[0].box.x - r.faces[1].box.x) > 400
+
+
+@pytest.mark.parametrize("payload, reason", [
+    (b"%PDF-1.4 not an image", "not a readable image"),
+    (b"", "not a readable image"),
+    ("huge", "too large"),
+    ("truncated", "corrupt or truncated"),
+])
+def test_bad_input_is_one_line(model, payload, reason):
+    from demo.handler import classify
+
+    if payload == "huge":
+        buf = io.BytesIO()
+        Image.new("L", (2500, 2000)).save(buf, "PNG")
+        payload = buf.getvalue()
+    elif payload == "truncated":
+        payload = ASTRONAUT.read_bytes()[:5000]
+    with pytest.raises(ImageDecodeError, match=reason) as e:
+        classify(payload, model)
+    assert "\n" not in str(e.value)
+
+
+def test_demo_does_not_import_tensorflow():
+    code = ("import sys, demo.app, demo.handler, demo.space\n"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env=OFFLINE_ENV)
+    assert out.stdout.strip() == ""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "demo", "--model", str(SHIPPED_MODEL), "--port", str(port)],
+                            cwd=ROOT, env=OFFLINE_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", proc)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_launched_app_with_gradio_client(server, tmp_path):
+    from gradio_client import Client, handle_file
+
+    client = Client(server, verbose=False)
+    _, label, faces, info = client.predict(handle_file(str(ASTRONAUT)), api_name="/predict")
+    assert label["label"] in {c["label"] for c in label["confidences"]}
+    assert "1 face detected" in info and "| 1 |" in faces
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("this is not a picture")
+    with pytest.raises(Exception, match="not a readable image"):
+        client.predict(handle_file(str(bad)), api_name="/predict")
+    _, label, _, _ = client.predict(handle_file(str(ASTRONAUT)), api_name="/predict")  # still serving
+    assert label["label"]
+
+
+def test_browser_upload_shows_label(server, tmp_path):
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium),
+                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page()
+        page.goto(server)
+        page.locator("input[type=file]").first.set_input_files(str(ASTRONAUT))
+        expect(page.get_by_text("1 face detected")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
+        browser.close()
+    assert (tmp_path / "demo.png").stat().st_size > 10_000
+
+
+def test_space_folder_installs_and_starts(tmp_path):
+    from demo.space import stage
+
+    space = stage(tmp_path / "space", SHIPPED_MODEL)
+    req = (space / "requirements.txt").read_text()
+    assert "tensorflow" not in req and "gradio==" in req
+    front = (space / "README.md").read_text().split("---")[1]
+    for key in ("sdk: gradio", "sdk_version:", "app_file: app.py", "python_version:"):
+        assert key in front
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "-r", "requirements.txt"], cwd=space, check=True,
+                   timeout=900)
+    port = free_port()
+    env = {**OFFLINE_ENV, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    proc = subprocess.Popen([str(py), "app.py"], cwd=space, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", proc)
+        from gradio_client import Client, handle_file
+
+        _, label, _, _ = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            handle_file(str(ASTRONAUT)), api_name="/predict")
+        assert label["label"]
+        tf = subprocess.run([str(py), "-c", "import tensorflow"], capture_output=True)
+        assert tf.returncode != 0, "the Space venv must not have TensorFlow"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
