@@ -14,7 +14,7 @@ SHARE  ?=
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-demo data train evaluate export demo space test lint clean
+.PHONY: help install install-demo data train evaluate export demo space bench test lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860) with MODEL; SHARE=1 asks for 
 
 space:  ## stage a self-contained Hugging Face Space folder in build/space
 	$(PY) -m demo.space build/space --model $(MODEL)
+
+bench:  ## benchmarks (not part of test): demo latency p50/p95 on a 48x48 crop and a 640x480 photo
+	$(PY) -m bench.demo_latency --model $(MODEL)
 
 test:  ## run the test suite (reads FER2013 from NPZ; tests needing it skip without it)
 	$(PY) -m pytest -q

@@ -1,0 +1,53 @@
+"""Timing helpers and real test inputs for the benchmarks."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+NPZ = ROOT.parent / "shared" / "data" / "fer2013.npz"
+ASTRONAUT = ROOT / "demo" / "examples" / "astronaut.jpg"
+
+
+def timeit(fn: Callable[[], object], n: int, warmup: int = 3) -> list[float]:
+    """Wall-clock milliseconds of ``n`` calls of ``fn`` after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def p50_p95(ms: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile of a list of milliseconds."""
+    q = statistics.quantiles(ms, n=20, method="inclusive")
+    return statistics.median(ms), q[18]
+
+
+def photo_640x480(path: Path) -> Path:
+    """A real 640x480 JPEG photo with one face: the demo's astronaut, padded and scaled."""
+    img = Image.open(ASTRONAUT).convert("RGB")
+    canvas = Image.new("RGB", (640, 480), (128, 128, 128))
+    canvas.paste(img.resize((480, 480)), (80, 0))
+    canvas.save(path, quality=90)
+    return path
+
+
+def fer_crop(path: Path) -> Path:
+    """A real 48x48 PrivateTest face saved as PNG (from the shared npz; a sample file if present)."""
+    sample = NPZ.parent / "samples" / "happy_1.png"
+    if sample.exists():
+        Image.open(sample).save(path)
+    else:
+        with np.load(NPZ) as d:
+            Image.fromarray(d["x_test"][0]).save(path)
+    return path
