@@ -1,0 +1,158 @@
+"""Client side of a job: submit, status, wait (tqdm), cancel, and the in-process scorer."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from fercore.predictor import Predictor
+from fercore.preprocess import DEFAULT_MAX_PIXELS
+from worker import report, scoring, settings, store
+
+TERMINAL = ("done", "failed", "cancelled")
+
+
+class JobError(Exception):
+    """A job cannot be submitted or followed; ``str(err)`` is one line."""
+
+
+def _plan(root: Path, recursive: bool, chunk_size: int) -> list[list[str]]:
+    if not root.is_dir():
+        raise JobError(f"input folder not found: {root}")
+    if chunk_size < 1:
+        raise JobError(f"chunk size must be >= 1, got {chunk_size}")
+    files = scoring.list_files(root, recursive)
+    if not files:
+        raise JobError(f"no image files ({', '.join(sorted(scoring.IMAGE_EXTENSIONS))}) in {root}")
+    return [files[i:i + chunk_size] for i in range(0, len(files), chunk_size)]
+
+
+def submit(root: str | Path, out: str | Path, recursive: bool = False, faces: str = "none", chunk_size: int = 256,
+           model: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
+    """Queue a scoring job and return its id at once (the workers do the rest).
+
+    Raises:
+        worker.settings.PathNotAllowed: input or report outside the configured roots.
+        JobError: no such folder, no images, bad chunk size.
+    """
+    from celery import chord
+
+    from worker.tasks import finalize, job_failed, score_chunk
+
+    cfg = settings.load()
+    if faces not in scoring.FACE_MODES:
+        raise JobError(f"faces must be one of {', '.join(scoring.FACE_MODES)}")
+    root_r = settings.under_roots(root, cfg.input_roots, "input folder")
+    out_r = settings.under_roots(out, cfg.output_roots, "report")
+    model_path = Path(model or cfg.model).resolve()
+    predictor = Predictor(model_path)
+    chunks = _plan(root_r, recursive, chunk_size)
+    job_id = uuid.uuid4().hex
+    params = {"input": str(root_r), "recursive": recursive, "faces": faces, "chunk_size": chunk_size,
+              "model": str(model_path), "max_pixels": max_pixels}
+    store.create(job_id, {"out": str(out_r), "total": sum(map(len, chunks)), "n_chunks": len(chunks),
+                          "labels": list(predictor.labels), "model_id": predictor.model_id, "params": params,
+                          "submitted_at": time.time()}, cfg.key_ttl)
+    header = [score_chunk.s(job_id, i, str(root_r), c, str(model_path), predictor.model_id, faces, max_pixels)
+              for i, c in enumerate(chunks)]
+    result = chord(header)(finalize.s(job_id).on_error(job_failed.s(job_id)))
+    store.update(job_id, callback_id=result.id)
+    return job_id
+
+
+def status(job_id: str) -> dict:
+    """``state``, ``total``, ``done``, ``failed`` (files with an error row), ``images_per_second``,
+    ``eta_seconds``, ``out`` and ``error`` of a job.
+
+    Raises:
+        JobError: Redis does not know the job.
+    """
+    meta = store.get(job_id)
+    if meta is None:
+        raise JobError(f"unknown job {job_id} (wrong id, expired, or Redis lost its state: was it restarted "
+                       "without persistence?)")
+    chunks, done, failed = store.progress(job_id)
+    started = meta.get("started_at") or meta["submitted_at"]
+    elapsed = (meta.get("finished_at") or time.time()) - started
+    rate = done / elapsed if done and elapsed > 0 else None
+    eta = (meta["total"] - done) / rate if rate and meta["state"] not in TERMINAL else None
+    return {"job": job_id, "state": meta["state"], "total": meta["total"], "done": done, "failed": failed,
+            "chunks": f"{chunks}/{meta['n_chunks']}", "images_per_second": rate, "eta_seconds": eta,
+            "out": meta["out"], "error": meta.get("error", "")}
+
+
+def wait(job_id: str, poll: float = 0.5, redis_grace: float = 120.0, progress: bool = True) -> dict:
+    """Follow a job with a tqdm bar until it ends; returns its final :func:`status`.
+
+    Redis being briefly unreachable (a restart) is waited out for ``redis_grace`` seconds.
+
+    Raises:
+        JobError: unknown job, or Redis unreachable for longer than ``redis_grace``.
+    """
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from tqdm import tqdm
+
+    bar, down_since = None, None
+    try:
+        while True:
+            try:
+                st = status(job_id)
+                down_since = None
+            except RedisConnectionError as e:
+                down_since = down_since or time.time()
+                if time.time() - down_since > redis_grace:
+                    raise JobError(f"Redis unreachable for {redis_grace:.0f} s: {e}") from None
+                time.sleep(1)
+                continue
+            if bar is None:
+                bar = tqdm(total=st["total"], unit="img", disable=not progress, dynamic_ncols=True)
+            bar.n = st["done"]
+            bar.set_postfix(failed=st["failed"], state=st["state"], refresh=False)
+            bar.refresh()
+            if st["state"] in TERMINAL:
+                return st
+            time.sleep(poll)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def cancel(job_id: str) -> None:
+    """Mark a job cancelled: chunks not yet started are skipped and no report is written.
+
+    Raises:
+        JobError: unknown job.
+    """
+    if store.get(job_id) is None:
+        raise JobError(f"unknown job {job_id}")
+    store.update(job_id, state="cancelled", finished_at=time.time())
+
+
+def score_local(root: str | Path, out: str | Path, recursive: bool = False, faces: str = "none",
+                chunk_size: int = 256, model: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
+                ort_threads: int = 0, progress: bool = True) -> dict:
+    """Score a folder in this process, without Redis, with the same chunk code as the workers.
+
+    Returns:
+        the summary written beside the report.
+
+    Raises:
+        JobError: no such folder, no images, bad chunk size.
+    """
+    from tqdm import tqdm
+
+    root_r = Path(root).resolve()
+    chunks = _plan(root_r, recursive, chunk_size)
+    model_path = Path(model or settings.load().model).resolve()
+    predictor, detector = scoring.models(model_path, ort_threads, faces != "none")
+    t0, rows = time.time(), []
+    with tqdm(total=sum(map(len, chunks)), unit="img", disable=not progress) as bar:
+        for chunk in chunks:
+            rows.extend(scoring.score_files(root_r, chunk, predictor, detector, faces, max_pixels))
+            bar.update(len(chunk))
+    params = {"input": str(root_r), "recursive": recursive, "faces": faces, "chunk_size": chunk_size,
+              "model": str(model_path), "max_pixels": max_pixels, "mode": "in-process"}
+    summary = report.summarize(rows, sum(map(len, chunks)), time.time() - t0, predictor.model_id, params)
+    report.write_report(rows, Path(out), predictor.labels, faces, summary)
+    return summary

@@ -1,0 +1,77 @@
+"""Configuration from the environment, and the folder-root checks that use it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _roots(name: str) -> tuple[Path, ...]:
+    raw = os.environ.get(name, "")
+    parts = [p for p in raw.split(os.pathsep) if p.strip()] or [os.getcwd()]
+    return tuple(Path(p).expanduser().resolve() for p in parts)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Worker and client settings (read with :func:`load`).
+
+    Environment variables:
+        REDIS_URL: broker and result backend (default ``redis://127.0.0.1:6379/0``).
+        SCORER_INPUT_ROOTS / SCORER_OUTPUT_ROOTS: ``os.pathsep``-separated folders that
+            job inputs / reports must lie under (default: the current directory).
+        SCORER_MODEL: default ONNX model (default ``models/fer2013_cnn.onnx`` of this checkout).
+        SCORER_VISIBILITY_TIMEOUT: seconds before Redis redelivers an unacknowledged
+            chunk (default 300; must exceed the longest chunk's scoring time).
+        SCORER_RESTORE_INTERVAL: seconds between scans for such chunks (default 5).
+        SCORER_ORT_THREADS: onnxruntime intra-op threads per worker process (default 1:
+            one process per core).
+        SCORER_MAX_TASKS_PER_CHILD: recycle a worker process after this many chunks (default 200).
+        SCORER_KEY_TTL: seconds a job's state stays in Redis (default 7 days).
+    """
+
+    redis_url: str
+    input_roots: tuple[Path, ...]
+    output_roots: tuple[Path, ...]
+    model: Path
+    visibility_timeout: int
+    restore_interval: int
+    ort_threads: int
+    max_tasks_per_child: int
+    key_ttl: int
+
+
+def load() -> Settings:
+    """Settings from the current environment."""
+    env = os.environ.get
+    return Settings(
+        redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        input_roots=_roots("SCORER_INPUT_ROOTS"),
+        output_roots=_roots("SCORER_OUTPUT_ROOTS"),
+        model=Path(env("SCORER_MODEL", str(ROOT / "models" / "fer2013_cnn.onnx"))),
+        visibility_timeout=int(env("SCORER_VISIBILITY_TIMEOUT", "300")),
+        restore_interval=int(env("SCORER_RESTORE_INTERVAL", "5")),
+        ort_threads=int(env("SCORER_ORT_THREADS", "1")),
+        max_tasks_per_child=int(env("SCORER_MAX_TASKS_PER_CHILD", "200")),
+        key_ttl=int(env("SCORER_KEY_TTL", str(7 * 24 * 3600))),
+    )
+
+
+class PathNotAllowed(ValueError):
+    """A job path is outside the configured roots; ``str(err)`` is one line."""
+
+
+def under_roots(path: str | Path, roots: tuple[Path, ...], what: str) -> Path:
+    """``path`` resolved (``..`` and symlinks followed) if it lies under one of ``roots``.
+
+    Raises:
+        PathNotAllowed: it does not.
+    """
+    resolved = Path(path).expanduser().resolve()
+    if not any(resolved == r or resolved.is_relative_to(r) for r in roots):
+        allowed = os.pathsep.join(map(str, roots))
+        raise PathNotAllowed(f"{what} {path} resolves to {resolved}, outside the allowed roots {allowed}")
+    return resolved

@@ -1,0 +1,89 @@
+"""Celery tasks: score one chunk, assemble the report once every chunk is stored.
+
+A job is a ``chord``: one :func:`score_chunk` per chunk, then :func:`finalize`.
+Chunks are idempotent (rows stored by chunk index), so a chunk redelivered after
+a worker died, or run twice, still yields exactly one row set per file.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from worker import report, scoring, settings, store
+from worker.app import app
+
+log = logging.getLogger(__name__)
+REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
+FINALIZE_POLL_S = 2.0
+FINALIZE_MAX_WAIT_S = 3600.0  # after the chord fired, how long to wait for chunks still being redelivered
+
+
+@app.task(bind=True, name="fer.score_chunk", autoretry_for=REDIS_ERRORS, retry_backoff=2, retry_backoff_max=30,
+          max_retries=30)
+def score_chunk(self, job_id: str, index: int, root: str, paths: list[str], model: str, model_id: str,
+                faces: str, max_pixels: int) -> int:
+    """Score ``paths`` (relative to ``root``) and store their rows as chunk ``index``; returns the file count.
+
+    Raises:
+        worker.settings.PathNotAllowed: ``root`` is outside this worker's ``SCORER_INPUT_ROOTS``.
+        RuntimeError: this worker's model file differs from the one the job was submitted with.
+    """
+    cfg = settings.load()
+    meta = store.get(job_id)
+    if meta is None or meta.get("state") == "cancelled":
+        return 0
+    root_path = settings.under_roots(root, cfg.input_roots, "input folder")
+    predictor, detector = scoring.models(model, cfg.ort_threads, faces != "none")
+    if predictor.model_id != model_id:
+        raise RuntimeError(f"worker has model {predictor.model_id}, job was submitted with {model_id}")
+    if meta.get("state") == "queued":
+        store.update(job_id, state="running")
+    rows = scoring.score_files(root_path, paths, predictor, detector, faces, max_pixels)
+    store.save_chunk(job_id, index, rows, len(paths), cfg.key_ttl)
+    return len(paths)
+
+
+@app.task(bind=True, name="fer.finalize", autoretry_for=REDIS_ERRORS, retry_backoff=2, retry_backoff_max=30,
+          max_retries=None)
+def finalize(self, counts: list[int], job_id: str) -> dict | None:
+    """Chord callback: once every chunk's rows are stored, write the CSV report and its summary.
+
+    Re-schedules itself while chunks are missing (a duplicate delivery can fire the
+    chord early) and marks the job failed after ``FINALIZE_MAX_WAIT_S``.
+    """
+    cfg = settings.load()
+    meta = store.get(job_id)
+    if meta is None:
+        raise RuntimeError(f"job {job_id}: state lost from Redis before the report was written")
+    if meta["state"] in ("cancelled", "done"):
+        return None
+    missing = store.missing_chunks(job_id, meta["n_chunks"])
+    if missing:
+        if self.request.retries * FINALIZE_POLL_S > FINALIZE_MAX_WAIT_S:
+            store.update(job_id, state="failed", error=f"{len(missing)} chunks never finished (e.g. {missing[:5]})")
+            return None
+        raise self.retry(countdown=FINALIZE_POLL_S, max_retries=None)
+    rows = store.rows(job_id)
+    scored = {r["path"] for r in rows}
+    lost = meta["total"] - len(scored)
+    if lost:
+        store.update(job_id, state="failed", error=f"{lost} files have no row; report not written")
+        return None
+    out = settings.under_roots(meta["out"], cfg.output_roots, "report")
+    summary = report.summarize(rows, meta["total"], time.time() - meta["submitted_at"], meta["model_id"],
+                               meta["params"])
+    report.write_report(rows, out, meta["labels"], meta["params"]["faces"], summary)
+    store.update(job_id, state="done", finished_at=time.time(), summary=summary)
+    store.drop_rows(job_id)
+    log.info("job %s: wrote %s (%d rows)", job_id, out, len(rows))
+    return summary
+
+
+@app.task(name="fer.job_failed")
+def job_failed(request, exc, traceback, job_id: str) -> None:
+    """Errback of the chord: record a one-line reason on the job."""
+    store.update(job_id, state="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
