@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from fercore.config import DataConfig
 
 #: File extensions read as images from folder trees (lower case, with dot).
-IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})
 
 #: Default decompression-bomb guard in pixels (width x height), ~ 8k x 5k.
 DEFAULT_MAX_PIXELS = 40_000_000
@@ -61,7 +61,9 @@ def open_image(
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img = Image.open(fp)
-        except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageDecodeError(f"image too large: over Pillow's limit of {Image.MAX_IMAGE_PIXELS} pixels") from None
+        except UnidentifiedImageError as e:
             raise ImageDecodeError(f"not a readable image: {type(e).__name__}") from None
         except OSError as e:
             raise ImageDecodeError(f"cannot open image: {e.strerror or e}") from None

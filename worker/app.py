@@ -28,6 +28,9 @@ app.conf.update(
         "visibility_timeout": cfg.visibility_timeout,
         "unacked_restore_interval": cfg.restore_interval,
         "unacked_restore_throttle": 1,
+        # The scan holds a Redis mutex; a worker SIGKILLed while holding it would block every
+        # other worker's scan until the mutex expires (kombu's default: 300 s).
+        "unacked_mutex_expire": max(10, min(cfg.visibility_timeout, 60)),
     },
     result_backend_transport_options={"visibility_timeout": cfg.visibility_timeout},
     result_backend_always_retry=True,
