@@ -11,10 +11,14 @@ TRAIN_ARGS ?=
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 SHARE  ?=
+CONCURRENCY ?= 2
+DIR    ?=
+OUT    ?= report.csv
+FACES  ?= none
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-demo data train evaluate export demo space bench test lint clean
+.PHONY: help install install-demo data train evaluate export demo space worker score bench test lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,6 +53,13 @@ demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860) with MODEL; SHARE=1 asks for 
 
 space:  ## stage a self-contained Hugging Face Space folder in build/space
 	$(PY) -m demo.space build/space --model $(MODEL)
+
+worker:  ## a Celery worker on REDIS_URL (default redis://127.0.0.1:6379/0), CONCURRENCY=2 processes
+	$(PY) -m celery -A worker.app worker --concurrency $(CONCURRENCY) --loglevel INFO
+
+score:  ## score DIR into OUT (CSV) in this process, without Redis (FACES=none|largest|all)
+	@test -n "$(DIR)" || { echo "error: set DIR=folder of images"; exit 2; }
+	$(PY) -m worker score "$(DIR)" --out "$(OUT)" --faces $(FACES)
 
 bench:  ## benchmarks (not part of test): demo latency p50/p95 on a 48x48 crop and a 640x480 photo
 	$(PY) -m bench.demo_latency --model $(MODEL)

@@ -19,6 +19,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--opset", type=int, default=17, choices=range(13, 19), metavar="{13..18}")
     p.add_argument("--model-version", default="1", help="written to the model's metadata")
     p.add_argument("--no-card", dest="card", action="store_false", help="do not write the model card")
+    p.add_argument("--no-int8", dest="int8", action="store_false", help="do not write the static INT8 model")
     return p
 
 
@@ -28,9 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     from export.onnx_export import export_run
 
-    report = export_run(args.run, args.out, args.data, args.opset, args.model_version)
+    report = export_run(args.run, args.out, args.data, args.opset, args.model_version, int8=args.int8)
     print(f"wrote {report['onnx_path']}: parity on {report['n']} {report['parity_split']} images, "
           f"top-1 agreement {report['top1_agreement']:.2%}, max |dp| {report['max_abs_diff']:.1e}")
+    if "int8" in report:
+        q = report["int8"]
+        print(f"wrote {q['path']}: top-1 {q['top1_accuracy']:.2%} (fp32 {q['fp32_top1_accuracy']:.2%}), "
+              f"agreement with fp32 {q['top1_agreement_with_fp32']:.2%} on {q['n']} {q['split']} images")
     if args.card:
         from export.card import write_card
 

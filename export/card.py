@@ -85,6 +85,7 @@ TensorFlow {cfg['tensorflow']}, Keras {cfg['keras']}.
 mini-Xception ~66% (figures quoted by the project's issue tracker, not re-measured here).
 
 {format_report(m, labels)}
+{_int8_rows(par, onnx_path, m)}
 
 ![confusion matrix](confusion_matrix_test.png)
 
@@ -114,3 +115,18 @@ folder). The figures come from `metrics_test.json`, `train_summary.json` and `ex
     card = dest / "README.md"
     card.write_text(text)
     return card
+
+
+def _int8_rows(par: dict, onnx_path: Path, m: dict) -> str:
+    q = par.get("int8")
+    if not q:
+        return ""
+    q_path = onnx_path.with_suffix(".int8.onnx")
+    return f"""
+Both shipped files, same split (speed: see `BENCHMARKS.md`, `make bench`):
+
+| file | weights | size | PrivateTest top-1 | macro-F1 | top-1 agreement with fp32 |
+| --- | --- | ---: | ---: | ---: | ---: |
+| `{onnx_path.name}` | fp32 | {onnx_path.stat().st_size / 1024:.0f} KiB | {m['top1_accuracy']:.2%} | {m['macro_f1']:.3f} | 100% |
+| `{q_path.name}` | static INT8 (QDQ, per-channel, {q['calibration_images']} calibration images) | {q['size_bytes'] / 1024:.0f} KiB | {q['top1_accuracy']:.2%} | {q['macro_f1']:.3f} | {q['top1_agreement_with_fp32']:.2%} |
+"""

@@ -68,7 +68,7 @@ def parity(keras_model, onnx_path: Path, x: np.ndarray) -> dict:
 
 
 def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFAULT_OPSET,
-               version: str = "1", parity_split: str = "test", atol: float = 1e-4) -> dict:
+               version: str = "1", parity_split: str = "test", atol: float = 1e-4, int8: bool = True) -> dict:
     """Export ``run/best.keras`` to ``out`` (ONNX) and check parity on real images.
 
     Metadata written: the data config (``labels``, ``input_size``, ``channels``,
@@ -77,8 +77,12 @@ def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFA
     where present), ``model_version``, ``exported_at`` (UTC ISO 8601), ``opset``
     and ``producer``.
 
+    With ``int8``, also writes ``<out stem>.int8.onnx`` (static QDQ, see
+    :mod:`export.quantize`), calibrated on 300 seeded random training images, and
+    reports its top-1 and its agreement with fp32 on the parity split.
+
     Returns:
-        the parity report plus ``onnx_path``.
+        the parity report plus ``onnx_path`` (and ``int8``).
 
     Raises:
         FileNotFoundError: the run has no ``best.keras``.
@@ -121,5 +125,30 @@ def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFA
         raise RuntimeError(f"parity failed on {report['n']} {split_dir.name} images: top-1 agreement "
                            f"{report['top1_agreement']:.4%}, max |dp| {report['max_abs_diff']:.2e} > {atol}")
     report.update({"onnx_path": str(out), "parity_split": split_dir.name, "opset": opset})
+    if int8:
+        report["int8"] = _export_int8(out, root, config, load_split(split_dir, config, root), split_dir.name)
     (run / "export_parity.json").write_text(json.dumps(report, indent=2))
     return report
+
+
+def _export_int8(fp32: Path, root: Path, config: DataConfig, split, split_name: str, n_calib: int = 300) -> dict:
+    from export.quantize import quantize_int8
+    from fercore.predictor import Predictor
+    from training.data import load_split
+
+    train = load_split(root / "train", config, root)
+    idx = np.random.default_rng(0).choice(len(train), size=min(n_calib, len(train)), replace=False)
+    path = quantize_int8(fp32, fp32.with_suffix(".int8.onnx"), train.x[np.sort(idx)])
+    from training.metrics import classification_metrics
+
+    probs8 = Predictor(path).predict(split.x)
+    p32, p8 = Predictor(fp32).predict(split.x).argmax(1), probs8.argmax(1)
+    top1 = float((p8 == split.y).mean())
+    macro_f1 = classification_metrics(split.y, probs8, config.labels)["macro_f1"]
+    proto = onnx.load(path)
+    set_metadata(proto, {"test_top1_accuracy": f"{top1:.4f}", "test_macro_f1": f"{macro_f1:.4f}"}
+                 if split_name == "test" else {})
+    onnx.save(proto, path)
+    return {"path": str(path), "split": split_name, "n": int(len(split)), "top1_accuracy": top1, "macro_f1": macro_f1,
+            "fp32_top1_accuracy": float((p32 == split.y).mean()), "top1_agreement_with_fp32": float((p8 == p32).mean()),
+            "calibration_images": int(len(idx)), "size_bytes": path.stat().st_size}

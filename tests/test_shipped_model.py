@@ -52,3 +52,13 @@ def test_samples_classify(shipped):
     hits = sum(max(r, key=r.get) == f.stem.split("_")[0] for r, f in zip(results, files))
     assert all(abs(sum(r.values()) - 1) < 1e-4 for r in results)
     assert hits >= 10, f"only {hits}/21 shared samples right"
+
+
+def test_int8_model_agrees_with_fp32(shipped, fer):
+    int8 = Predictor(SHIPPED_MODEL.with_suffix(".int8.onnx"))
+    assert int8.labels == shipped.labels and int8.config == shipped.config
+    assert "QDQ" in int8.metadata["quantization"]
+    x = fer["x_test"][..., None]
+    p32, p8 = shipped.predict(x).argmax(1), int8.predict(x).argmax(1)
+    assert (p32 == p8).mean() >= 0.98
+    assert abs(float(int8.metadata["test_top1_accuracy"]) - (p8 == fer["y_test"]).mean()) <= 0.005

@@ -59,6 +59,9 @@ def test_export_parity_and_metadata_round_trip(tiny_onnx, tiny_run, small_tree):
     probs = p.predict(test.x)
     assert np.allclose(probs.sum(1), 1, atol=1e-5)
     assert abs((probs.argmax(1) == test.y).mean() - metrics["top1_accuracy"]) < 1e-9
+    # the INT8 model sits beside it with the same labels
+    q = Predictor(tiny_onnx.with_suffix(".int8.onnx"))
+    assert q.labels == p.labels and parity["int8"]["top1_agreement_with_fp32"] > 0.9
     # file-path classification goes through the same preprocessing
     first = p.classify([small_tree / test.paths[0]])[0]
     assert max(first, key=first.get) == p.labels[probs[0].argmax()]
