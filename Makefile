@@ -61,8 +61,8 @@ score:  ## score DIR into OUT (CSV) in this process, without Redis (FACES=none|l
 	@test -n "$(DIR)" || { echo "error: set DIR=folder of images"; exit 2; }
 	$(PY) -m worker score "$(DIR)" --out "$(OUT)" --faces $(FACES)
 
-bench:  ## benchmarks (not part of test): demo latency p50/p95 on a 48x48 crop and a 640x480 photo
-	$(PY) -m bench.demo_latency --model $(MODEL)
+bench:  ## benchmarks (not part of test): inference, decode limit, scoring, demo latency -> BENCHMARKS.md
+	$(PY) -m bench --model $(MODEL) --keras $(RUN)/best.keras
 
 test:  ## run the test suite (reads FER2013 from NPZ; tests needing it skip without it)
 	$(PY) -m pytest -q

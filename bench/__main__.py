@@ -1,0 +1,97 @@
+"""``python -m bench``: run every benchmark side by side and write BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench import decode, demo_latency, inference, scoring
+from bench.common import NPZ, ROOT
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench")
+    p.add_argument("--model", type=Path, default=ROOT / "models" / "fer2013_cnn.onnx")
+    p.add_argument("--keras", type=Path, default=ROOT / "runs" / "fer2013" / "best.keras",
+                   help="the same model in Keras (skipped where absent)")
+    p.add_argument("--files", type=int, default=20000, help="images in the scoring folder")
+    p.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    a = p.parse_args()
+    if not NPZ.is_file():
+        raise SystemExit(f"error: FER2013 not found at {NPZ}")
+    with np.load(NPZ) as d:
+        x_test, x_train = d["x_test"], d["x_train"]
+    tmp = Path(tempfile.mkdtemp(prefix="fer-bench-"))
+    int8 = a.model.with_suffix(".int8.onnx")
+    lines = []
+
+    def emit(text=""):
+        print(text, flush=True)
+        lines.append(text)
+
+    emit("# Benchmarks\n")
+    emit(f"Measured {dt.date.today().isoformat()} on {cpu_model()}, {os.cpu_count()} cores, no GPU, "
+         f"with `make bench` (`python -m bench`). Model `{a.model.name}`; inputs are real FER2013 PrivateTest "
+         f"faces and the demo's astronaut photo. Every ratio compares figures from this one run.\n")
+
+    emit("## 1. Per-face inference\n")
+    rows = inference.run(a.keras if a.keras.exists() else None, a.model, int8, x_test[:256, ..., None])
+    seed = next((r for r in rows if "predict" in r["engine"]), None)
+    fp32 = next(r for r in rows if r["engine"] == "onnxruntime fp32")
+    emit("| engine | batch 1 p50 ms | batch 1 p95 ms | batch-1 speed-up vs seeds' path | batch 256 images/s "
+         "| batch 256 vs ORT fp32 |")
+    emit("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        vs_seed = f"{seed['p50'] / r['p50']:.1f}x" if seed else "n/a"
+        emit(f"| {r['engine']} | {r['p50']:.3f} | {r['p95']:.3f} | {vs_seed} | {r['ips']:,.0f} | "
+             f"{r['ips'] / fp32['ips']:.2f}x |")
+
+    emit("\n## 2. Per-image decode limit (Pillow, `fercore.load_image`)\n")
+    dec = decode.run(x_test[0], tmp)
+    infer_us = 1e6 / fp32["ips"]
+    emit("| case | median µs/image |\n| --- | ---: |")
+    for k, v in dec.items():
+        emit(f"| {k} | {v:,.0f} |")
+    limit_48 = 1e6 / (dec["48x48 PNG"] + infer_us)
+    limit_photo = 1e6 / (dec["640x480 JPEG, Image.draft (load_image)"] + dec["face detection, 640x480"] + infer_us)
+    emit(f"\nLimit for one process, decode then batched ORT fp32 inference ({infer_us:.0f} µs/image at batch 256): "
+         f"**{limit_48:,.0f} images/s** for 48x48 PNGs; {limit_photo:,.0f} images/s for 640x480 JPEG photos with "
+         "face detection.\n")
+
+    emit(f"## 3. Batch scoring of {a.files:,} real FER2013 48x48 PNGs\n")
+    folder = scoring.write_folder(x_train[: a.files], tmp / "in" / "fer")
+    srows = scoring.run(folder, a.model, tmp)
+    local = srows[0]["images_per_second"]
+    emit("| mode | images/s | seconds | vs limit (48x48 PNG) | vs in-process | peak RSS per worker process (MiB) |")
+    emit("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in srows:
+        rss = f"{r['peak_rss_mb']:.0f}" if r["peak_rss_mb"] else ""
+        emit(f"| {r['mode']} | {r['images_per_second']:,.0f} | {r['seconds']:.1f} | "
+             f"{r['images_per_second'] / limit_48:.0%} | {r['images_per_second'] / local:.0%} | {rss} |")
+
+    emit("\n## 4. Demo server-side latency (the request handler)\n")
+    emit("| case | p50 ms | p95 ms |\n| --- | ---: | ---: |")
+    for name, p50, p95 in demo_latency.run(a.model, 100):
+        emit(f"| {name} | {p50:.2f} | {p95:.2f} |")
+    a.out.write_text("\n".join(lines) + "\n")
+    print(f"\nwrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()

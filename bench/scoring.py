@@ -1,0 +1,73 @@
+"""Batch scoring of one folder of real FER2013 images: in-process vs Celery with 1 and 2 worker processes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def write_folder(x: np.ndarray, folder: Path) -> Path:
+    """Write each ``(48, 48)`` image as ``folder/<i>.png`` (skipped if already written)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if len(list(folder.glob("*.png"))) != len(x):
+        for i, img in enumerate(x):
+            Image.fromarray(img).save(folder / f"{i:06d}.png")
+    return folder
+
+
+def _group_peak_rss_mb(pgid: int) -> float:
+    """Largest VmHWM (peak resident set) among the processes of process group ``pgid``, in MiB."""
+    peak = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
+                continue
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return peak / 1024
+
+
+def run(folder: Path, model: Path, tmp: Path, concurrencies=(1, 2)) -> list[dict]:
+    """Rows ``{"mode", "images_per_second", "seconds", "peak_rss_mb"}`` for the same folder and model."""
+    from worker.jobs import score_local
+
+    cores = os.cpu_count() or 1
+    rows = []
+    t0 = time.perf_counter()
+    s = score_local(folder, tmp / "local.csv", model=model, ort_threads=0, progress=False)
+    wall = time.perf_counter() - t0
+    rows.append({"mode": "in-process (make score)", "images_per_second": s["files"] / wall, "seconds": wall,
+                 "peak_rss_mb": None})
+    from tests.worker_harness import CeleryWorker, RedisServer
+
+    server = RedisServer(tmp / "redis").start()
+    os.environ.update({"REDIS_URL": server.url, "SCORER_INPUT_ROOTS": str(folder.parent),
+                       "SCORER_OUTPUT_ROOTS": str(tmp), "SCORER_MODEL": str(model)})
+    from worker import jobs
+
+    try:
+        for c in concurrencies:
+            env = {**os.environ, "SCORER_ORT_THREADS": str(max(1, cores // c))}
+            w = CeleryWorker(env, tmp / f"worker{c}.log", concurrency=c, name=f"bench{c}").start()
+            time.sleep(4)  # worker start-up is not part of the job
+            t0 = time.perf_counter()
+            job = jobs.submit(folder, tmp / f"celery{c}.csv", model=model)
+            while jobs.status(job)["state"] not in jobs.TERMINAL:
+                time.sleep(0.05)
+            wall = time.perf_counter() - t0
+            st = jobs.status(job)
+            rss = _group_peak_rss_mb(w.proc.pid)
+            w.stop()
+            rows.append({"mode": f"Celery, {c} worker process{'es' if c > 1 else ''} x {max(1, cores // c)} "
+                                 f"ORT thread{'s' if cores // c > 1 else ''}", "images_per_second": st["total"] / wall,
+                         "seconds": wall, "peak_rss_mb": rss, "state": st["state"]})
+    finally:
+        server.kill()
+    return rows
