@@ -48,6 +48,6 @@ def run(keras_path: Path | None, onnx_path: Path, int8_path: Path | None, x: np.
         if path is None or not path.exists():
             continue
         p = Predictor(path)
-        ms = timeit(lambda: p.predict(one), n1 * 5)
+        ms = timeit(lambda p=p: p.predict(one), n1 * 5)
         rows.append({"engine": name, "p50": p50_p95(ms)[0], "p95": p50_p95(ms)[1], "ips": throughput(p.predict, big)})
     return rows

@@ -22,7 +22,6 @@ from fercore.preprocess import ImageDecodeError  # noqa: E402
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.jpg"))
 TOP_K = 3
 
-from gradio.events import Dependency
 
 class SafeImage(gr.Image):
     """``gr.Image`` whose upload decoding failures become a one-line ``gr.Error``."""
@@ -35,7 +34,8 @@ class SafeImage(gr.Image):
             return super().preprocess(payload)
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
             raise gr.Error(f"not a readable image ({type(e).__name__})", print_exception=False) from None
-    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
+
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer

@@ -108,7 +108,8 @@ def info_markdown(result: DemoResult, model: DemoModel) -> str:
     n = len(result.faces)
     how = f"{n} face{'s' if n != 1 else ''} detected" if result.path == "faces" else \
         "no face detected: classified the whole image as one face crop"
-    return (f"**{how}** in {result.ms:.1f} ms  \nmodel `{p.model_id}` (version {p.metadata.get('model_version', '?')}), "
+    version = p.metadata.get("model_version", "?")
+    return (f"**{how}** in {result.ms:.1f} ms  \nmodel `{p.model_id}` (version {version}), "
             f"labels from its metadata: {', '.join(p.labels)}")
 
 

@@ -108,7 +108,8 @@ def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFA
         meta.update({"test_top1_accuracy": f"{m['top1_accuracy']:.4f}", "test_macro_f1": f"{m['macro_f1']:.4f}",
                      "test_split": f"{m['data']}/test ({m['n']} images)"})
     meta.update({
-        "training_data": f"{Path(run_cfg['train']['data']).name}: " + ", ".join(f"{k} {v}" for k, v in run_cfg["counts"].items()),
+        "training_data": f"{Path(run_cfg['train']['data']).name}: "
+                         + ", ".join(f"{k} {v}" for k, v in run_cfg["counts"].items()),
         "model_version": version, "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "opset": str(opset), "producer": "fer-toolkit export (tf2onnx, BatchNorm folded)",
     })

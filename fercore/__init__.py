@@ -5,7 +5,7 @@ the data config that travels inside the ONNX file (:class:`fercore.config.DataCo
 and the onnxruntime predictor (:class:`fercore.predictor.Predictor`).
 """
 
-from fercore.config import DataConfig, FER2013_LABELS
+from fercore.config import FER2013_LABELS, DataConfig
 from fercore.preprocess import IMAGE_EXTENSIONS, ImageDecodeError, load_image
 
 __all__ = ["DataConfig", "FER2013_LABELS", "IMAGE_EXTENSIONS", "ImageDecodeError", "load_image"]

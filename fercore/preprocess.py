@@ -76,7 +76,9 @@ def open_image(
         if draft is not None and img.format == "JPEG":
             img.draft(*draft)
         img.load()
-        return ImageOps.exif_transpose(img)
+        if img.getexif().get(0x0112, 1) != 1:  # EXIF orientation tag
+            img = ImageOps.exif_transpose(img)
+        return img
     except (OSError, ValueError, SyntaxError) as e:
         raise ImageDecodeError(f"corrupt or truncated image: {e}".splitlines()[0]) from None
 

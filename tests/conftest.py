@@ -46,7 +46,7 @@ def small_tree(fer, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(small_tree, tmp_path_factory) -> Path:
-    """A small CNN (no augmentation) trained in-process for 10 epochs on ``small_tree`` and evaluated on its test split."""
+    """A small CNN (no augmentation), 10 epochs in-process on ``small_tree``, evaluated on its test split."""
     from training.evaluate import evaluate_run
     from training.train import TrainConfig, train
 

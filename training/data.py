@@ -132,7 +132,8 @@ def load_tree(
         splits["val"] = load_split(root / "val", config, root)
     else:
         splits["train"], splits["val"] = stratified_split(splits["train"], val_fraction, seed)
-        log.info("no val/ folder: held out %d train images (%.0f%%, seed %d)", len(splits["val"]), 100 * val_fraction, seed)
+        log.info("no val/ folder: held out %d train images (%.0f%%, seed %d)",
+                 len(splits["val"]), 100 * val_fraction, seed)
     if (root / "test").is_dir():
         splits["test"] = load_split(root / "test", config, root)
     return config, splits

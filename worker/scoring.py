@@ -57,25 +57,25 @@ def models(model_path: str | Path, ort_threads: int = 1, faces: bool = False) ->
     return predictor, detector
 
 
-def check_file(root: Path, rel: str) -> Path:
-    """The file to open for ``rel``, after refusing escapes and non-regular files.
+def check_file(root: Path, rel: str) -> bytes:
+    """The bytes of ``root/rel`` after refusing escapes and non-regular files.
+
+    Args:
+        root: the input folder, already resolved (``Path.resolve``).
 
     Raises:
         ImageDecodeError: symlink out of ``root``, not a regular file, or unreadable.
     """
     path = root / rel
     try:
-        real = path.resolve(strict=True)
+        if path.is_symlink() and not path.resolve(strict=True).is_relative_to(root):
+            raise ImageDecodeError("symlink points outside the input folder")
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ImageDecodeError("not a regular file")
+        with open(path, "rb") as f:
+            return f.read()
     except (OSError, RuntimeError) as e:
         raise ImageDecodeError(f"unreadable: {getattr(e, 'strerror', None) or e}") from None
-    if not real.is_relative_to(root.resolve()):
-        raise ImageDecodeError("symlink points outside the input folder")
-    mode = real.stat().st_mode
-    if not stat.S_ISREG(mode):
-        raise ImageDecodeError("not a regular file")
-    if not os.access(real, os.R_OK):
-        raise ImageDecodeError("unreadable: permission denied")
-    return real
 
 
 def _row(path: str, status: str, error: str = "", probs: np.ndarray | None = None, labels=(), face=None, box=""):
@@ -85,16 +85,6 @@ def _row(path: str, status: str, error: str = "", probs: np.ndarray | None = Non
         i = int(np.argmax(probs))
         row.update(label=labels[i], confidence=float(probs[i]), probs=[float(p) for p in probs])
     return row
-
-
-def _read(root: Path, rel: str, max_pixels: int):
-    try:
-        with open(check_file(root, rel), "rb") as f:
-            return open_image(f.read(), max_pixels=max_pixels), None
-    except ImageDecodeError as e:
-        return None, str(e)
-    except OSError as e:
-        return None, f"unreadable: {e.strerror or e}"
 
 
 def score_files(root: str | Path, paths: list[str], predictor: Predictor, detector: FaceDetector | None = None,
@@ -110,7 +100,7 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
     """
     if faces not in FACE_MODES:
         raise ValueError(f"faces must be one of {', '.join(FACE_MODES)}, got {faces!r}")
-    root, labels = Path(root), predictor.labels
+    root, labels = Path(root).resolve(), predictor.labels
     rows: list[dict] = []
     pending: list[tuple[str, np.ndarray]] = []
 
@@ -121,17 +111,14 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
             pending.clear()
 
     for rel in paths:
-        image, error = _read(root, rel, max_pixels)
-        if error:
-            rows.append(_row(rel, "error", error))
-            continue
         try:
+            data = check_file(root, rel)
             if faces == "none":
-                pending.append((rel, predictor.preprocess(image)))
+                pending.append((rel, predictor.preprocess(data, max_pixels)))
                 if len(pending) >= batch_size:
                     flush()
                 continue
-            found = analyze(image, predictor, detector, faces)
+            found = analyze(open_image(data, max_pixels), predictor, detector, faces)
         except ImageDecodeError as e:
             rows.append(_row(rel, "error", str(e)))
             continue
@@ -139,6 +126,7 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
             rows.append(_row(rel, "no_face"))
         for i, f in enumerate(found):
             probs = np.array([f.probs[k] for k in labels])
-            rows.append(_row(rel, "ok", probs=probs, labels=labels, face=i, box=f"{f.box.x},{f.box.y},{f.box.w},{f.box.h}"))
+            box = f"{f.box.x},{f.box.y},{f.box.w},{f.box.h}"
+            rows.append(_row(rel, "ok", probs=probs, labels=labels, face=i, box=box))
     flush()
     return rows
