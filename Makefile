@@ -38,7 +38,7 @@ $(DATA)/train:
 
 data: $(DATA)/train  ## build data/fer2013/{train,val,test}/<class>/*.png from NPZ=../shared/data/fer2013.npz
 
-train: $(DATA)/train  ## train on DATA (EPOCHS=2 for a quick run, RESUME=1 to continue), then evaluate on test
+train: $(if $(filter data/fer2013,$(DATA)),$(DATA)/train)  ## train on DATA (EPOCHS=2 for a quick run, RESUME=1 to continue), then evaluate on test
 	$(PY) -m training train --data $(DATA) --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume) $(TRAIN_ARGS)
 	$(PY) -m training evaluate --run $(RUN) --split test
 

@@ -34,8 +34,7 @@ class SafeImage(gr.Image):
             return super().preprocess(payload)
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
             raise gr.Error(f"not a readable image ({type(e).__name__})", print_exception=False) from None
-    from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
-
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
     from gradio.blocks import Block
     if TYPE_CHECKING:
         from gradio.components import Timer

@@ -76,7 +76,7 @@ Recipe: {epochs} epochs of {t['optimizer']} (peak LR {t['lr']}, weight decay {t[
 dropout {t['block_dropout']} per block and {t['head_dropout']} in the head, seed {t['seed']}.
 Best epoch: {summ.get('best_epoch', 'n/a')} (PublicTest top-1 {summ.get('best_val_accuracy', float('nan')):.4f}).
 Training took {minutes:.0f} minutes ({summ.get('seconds_per_epoch', 'n/a')} s/epoch) on {cfg.get('hardware') or hardware()},
-TensorFlow {cfg['tensorflow']}, Keras {cfg['keras']}.
+TensorFlow {cfg['tensorflow']}, Keras {cfg['keras']} (wall-clock time, including any other load on the machine).
 
 ## Results on PrivateTest
 

@@ -164,6 +164,25 @@ def test_browser_upload_shows_label(server, tmp_path):
     assert (tmp_path / "demo.png").stat().st_size > 10_000
 
 
+def test_share_without_internet_says_so_and_keeps_serving():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "demo", "--model", str(SHIPPED_MODEL), "--port", str(port),
+                             "--share"], cwd=ROOT, env=OFFLINE_ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, seen = time.time() + 120, []
+        while time.time() < deadline and proc.poll() is None:
+            line = proc.stdout.readline()
+            seen.append(line)
+            if "share link unavailable" in line:
+                break
+        assert any("share link unavailable" in s for s in seen), "".join(seen)
+        wait_for(f"http://127.0.0.1:{port}/", proc, timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def test_space_folder_installs_and_starts(tmp_path):
     from demo.space import stage
 

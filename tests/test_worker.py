@@ -206,6 +206,18 @@ def test_redis_restart_mid_job(env, fer):
         assert "error:" in waited.stderr and not out.exists()
 
 
+def test_cancel(env, fer):
+    folder = env["base"] / "in" / "cancel"
+    write_faces(folder, fer["x_test"][:240], size=480, fmt="jpg")
+    out = env["base"] / "out" / "cancel.csv"
+    job = cli(env, "submit", str(folder), "--out", str(out), "--faces", "all", "--chunk-size", "12").stdout.strip()
+    assert cli(env, "cancel", job).returncode == 0
+    waited = cli(env, "wait", job, timeout=120)
+    assert waited.returncode == 1 and "cancelled" in waited.stderr
+    time.sleep(3)
+    assert not out.exists()
+
+
 def test_paths_outside_roots_are_refused(env, tmp_path):
     inside = env["base"] / "in"
     for bad in (tmp_path, inside / ".." / "out", inside / "link"):

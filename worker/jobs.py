@@ -73,11 +73,12 @@ def status(job_id: str) -> dict:
         raise JobError(f"unknown job {job_id} (wrong id, expired, or Redis lost its state: was it restarted "
                        "without persistence?)")
     chunks, done, failed = store.progress(job_id)
+    state = "running" if meta["state"] == "queued" and chunks else meta["state"]  # workers never write "running"
     started = meta.get("started_at") or meta["submitted_at"]
     elapsed = (meta.get("finished_at") or time.time()) - started
     rate = done / elapsed if done and elapsed > 0 else None
-    eta = (meta["total"] - done) / rate if rate and meta["state"] not in TERMINAL else None
-    return {"job": job_id, "state": meta["state"], "total": meta["total"], "done": done, "failed": failed,
+    eta = (meta["total"] - done) / rate if rate and state not in TERMINAL else None
+    return {"job": job_id, "state": state, "total": meta["total"], "done": done, "failed": failed,
             "chunks": f"{chunks}/{meta['n_chunks']}", "images_per_second": rate, "eta_seconds": eta,
             "out": meta["out"], "error": meta.get("error", "")}
 

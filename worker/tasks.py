@@ -40,8 +40,6 @@ def score_chunk(self, job_id: str, index: int, root: str, paths: list[str], mode
     predictor, detector = scoring.models(model, cfg.ort_threads, faces != "none")
     if predictor.model_id != model_id:
         raise RuntimeError(f"worker has model {predictor.model_id}, job was submitted with {model_id}")
-    if meta.get("state") == "queued":
-        store.update(job_id, state="running")
     rows = scoring.score_files(root_path, paths, predictor, detector, faces, max_pixels)
     store.save_chunk(job_id, index, rows, len(paths), cfg.key_ttl)
     return len(paths)
