@@ -11,10 +11,10 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+import base64  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
-from PIL import Image, UnidentifiedImageError  # noqa: E402
 
 from demo.handler import DemoModel, as_array, classify, faces_markdown, info_markdown  # noqa: E402
 from fercore.preprocess import ImageDecodeError  # noqa: E402
@@ -23,17 +23,23 @@ EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.j
 TOP_K = 3
 
 
-class SafeImage(gr.Image):
-    """``gr.Image`` whose upload decoding failures become a one-line ``gr.Error``."""
+def upload_source(payload) -> str | bytes:
+    """The uploaded file's path (or bytes, for a data URL) from a raw ``gr.Image`` payload.
 
-    def get_block_name(self) -> str:  # the frontend component is the stock image one
-        return "image"
+    Events run with ``preprocess=False`` so that Gradio does not decode the upload:
+    decoding, the pixel limit and the error messages are the project's own.
 
-    def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as e:
-            raise gr.Error(f"not a readable image ({type(e).__name__})", print_exception=False) from None
+    Raises:
+        gradio.Error: no image was given.
+    """
+    if isinstance(payload, dict):
+        url = payload.get("url") or ""
+        if url.startswith("data:"):
+            return base64.b64decode(url.split(",", 1)[1])
+        payload = payload.get("path")
+    if not payload:
+        raise gr.Error("upload an image or take a webcam snapshot first", print_exception=False)
+    return payload
 
 
 def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
@@ -43,11 +49,9 @@ def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
         concurrency: requests run at once per event (the queue's limit).
     """
 
-    def predict(path):
-        if path is None:
-            raise gr.Error("upload an image or take a webcam snapshot first", print_exception=False)
+    def predict(payload):
         try:
-            result = classify(path, model)
+            result = classify(upload_source(payload), model)
         except ImageDecodeError as e:
             raise gr.Error(str(e), print_exception=False) from None
         return as_array(result.annotated), result.top, faces_markdown(result, TOP_K), info_markdown(result, model)
@@ -64,7 +68,7 @@ def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
                     f"classified into: {labels}. A face crop with no detectable face is classified whole.")
         with gr.Tab("Photo or snapshot"):
             with gr.Row():
-                inp = SafeImage(sources=["upload", "webcam", "clipboard"], type="filepath", label="image")
+                inp = gr.Image(sources=["upload", "webcam", "clipboard"], type="filepath", label="image")
                 out_img = gr.Image(label="faces", interactive=False)
             with gr.Row():
                 out_label = gr.Label(num_top_classes=TOP_K, label="largest face")
@@ -72,10 +76,9 @@ def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
                     out_faces = gr.Markdown()
                     out_info = gr.Markdown()
             btn = gr.Button("Classify", variant="primary")
-            btn.click(predict, inp, [out_img, out_label, out_faces, out_info], concurrency_limit=concurrency,
-                      api_name="predict")
-            inp.upload(predict, inp, [out_img, out_label, out_faces, out_info], concurrency_limit=concurrency,
-                       api_name=False)
+            outputs = [out_img, out_label, out_faces, out_info]
+            btn.click(predict, inp, outputs, concurrency_limit=concurrency, api_name="predict", preprocess=False)
+            inp.upload(predict, inp, outputs, concurrency_limit=concurrency, api_name=False, preprocess=False)
             if EXAMPLES:
                 gr.Examples(EXAMPLES, inp)
         with gr.Tab("Live webcam"):

@@ -179,7 +179,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     val_ds = make_dataset(val_s.x, val_s.y, 256)
     model.fit(
         train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-        class_weight=class_weights(train_s.y, data_cfg.num_classes, cfg.class_weight), verbose=2,
+        class_weight=class_weights(train_s.y, data_cfg.num_classes, cfg.class_weight), verbose=2, shuffle=False,
     )
     hist = _history(out)
     best = max(range(len(hist)), key=lambda i: float(hist[i]["val_accuracy"]))
