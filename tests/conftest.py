@@ -47,8 +47,9 @@ def small_tree(fer, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(small_tree, tmp_path_factory) -> Path:
     """A small CNN (no augmentation), 10 epochs in-process on ``small_tree``, evaluated on its test split."""
+    from training.config import TrainConfig
     from training.evaluate import evaluate_run
-    from training.train import TrainConfig, train
+    from training.train import train
 
     out = tmp_path_factory.mktemp("run")
     cfg = TrainConfig(data=str(small_tree), out=str(out), epochs=10, batch_size=32, lr=1e-3, warmup_steps=50,

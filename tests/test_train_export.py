@@ -28,7 +28,8 @@ def test_short_training_clearly_beats_majority_baseline(tiny_run):
 
 
 def test_resume_continues_from_last_epoch(tiny_run, tmp_path):
-    from training.train import TrainConfig, train
+    from training.config import TrainConfig
+    from training.train import train
 
     run = shutil.copytree(tiny_run, tmp_path / "run")
     cfg = json.loads((run / "config.json").read_text())["train"]

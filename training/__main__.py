@@ -33,7 +33,7 @@ def _widths(text: str) -> tuple[int, ...]:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (errors exit 2 with one line)."""
-    from training.train import TrainConfig
+    from training.config import TrainConfig
 
     d = TrainConfig()
     p = OneLineParser(prog="python -m training", description="Train and evaluate the emotion CNN.")
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = csv_to_tree(args.csv, args.out) if args.csv else npz_to_tree(args.npz, args.out)
         print(f"wrote {sum(counts.values())} images to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     elif args.cmd == "train":
-        from training.train import TrainConfig, train
+        from training.config import TrainConfig
+        from training.train import train
 
         fields = {f.name for f in dataclasses.fields(TrainConfig)}
         cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
