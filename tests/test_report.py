@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 
-from worker.report import neutralise, write_report
+import pytest
+
+from worker.report import neutralise, sort_key, write_report
 
 LABELS = ("happy", "sad")
 
@@ -22,17 +25,26 @@ def test_neutralise():
     assert neutralise("face.png") == "face.png"
 
 
-def test_round_trip_and_order(tmp_path):
+def test_round_trip_and_summary(tmp_path):
     names = ['b, "quoted".png', "a\nnew line.png", "ümlaut_表情.png", "=HYPERLINK().png"]
-    rows = [row(n) for n in names] + [row("c.png", "error", "not a readable image: x", probs=())]
+    rows = sorted([row(n) for n in names] + [row("c.png", "error", "not a readable image: x", probs=())],
+                  key=sort_key)
     out = tmp_path / "r.csv"
-    summary = write_report(rows, out, LABELS, "none", {"files": 5})
+    summary = write_report(iter(rows), out, LABELS, "none", 5, time.time(), "m@1", {"faces": "none"})
     with out.open(newline="", encoding="utf-8") as f:
         got = list(csv.DictReader(f))
-    assert [g["path"] for g in got] == sorted(["'=HYPERLINK().png", *names[:3], "c.png"],
-                                              key=lambda p: p if not p.startswith("'") else p[1:])
+    assert [g["path"] for g in got] == [("'" + r["path"]) if r["path"][0] == "=" else r["path"] for r in rows]
     assert {g["path"] for g in got} >= set(names[:3])
     err = next(g for g in got if g["path"] == "c.png")
     assert err["status"] == "error" and err["p_happy"] == "" and err["error"] == "not a readable image: x"
-    assert json.loads(summary.read_text()) == {"files": 5}
+    saved = json.loads(out.with_suffix(".summary.json").read_text())
+    assert saved == summary and saved["status"] == {"ok": 4, "error": 1} and saved["labels"] == {"happy": 4}
+    assert saved["errors_by_reason"] == {"not a readable image": 1} and saved["files"] == 5
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
+
+
+def test_out_of_order_rows_write_nothing(tmp_path):
+    out = tmp_path / "r.csv"
+    with pytest.raises(ValueError, match="out of order"):
+        write_report(iter([row("b.png"), row("a.png")]), out, LABELS, "none", 2, time.time(), "m", {})
+    assert list(tmp_path.iterdir()) == []

@@ -147,13 +147,14 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, face
     chunks = _plan(root_r, recursive, chunk_size)
     model_path = Path(model or settings.load().model).resolve()
     predictor, detector = scoring.models(model_path, ort_threads, faces != "none")
-    t0, rows = time.time(), []
-    with tqdm(total=sum(map(len, chunks)), unit="img", disable=not progress) as bar:
-        for chunk in chunks:
-            rows.extend(scoring.score_files(root_r, chunk, predictor, detector, faces, max_pixels))
-            bar.update(len(chunk))
+    t0, total = time.time(), sum(map(len, chunks))
     params = {"input": str(root_r), "recursive": recursive, "faces": faces, "chunk_size": chunk_size,
               "model": str(model_path), "max_pixels": max_pixels, "mode": "in-process"}
-    summary = report.summarize(rows, sum(map(len, chunks)), time.time() - t0, predictor.model_id, params)
-    report.write_report(rows, Path(out), predictor.labels, faces, summary)
-    return summary
+
+    def rows():
+        with tqdm(total=total, unit="img", disable=not progress) as bar:
+            for chunk in chunks:
+                yield from scoring.score_files(root_r, chunk, predictor, detector, faces, max_pixels)
+                bar.update(len(chunk))
+
+    return report.write_report(rows(), Path(out), predictor.labels, faces, total, t0, predictor.model_id, params)

@@ -1,4 +1,4 @@
-"""The CSV report and its ``.summary.json``: sorted rows, spreadsheet-safe cells, atomic writes."""
+"""The CSV report and its ``.summary.json``: streamed sorted rows, spreadsheet-safe cells, atomic writes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import csv
 import json
 import os
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -49,36 +50,62 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def summarize(rows: list[dict], n_files: int, seconds: float, model_id: str, params: dict) -> dict:
-    """Counts per label and status, errors by reason (text before the first colon), time and throughput."""
-    return {
-        "files": n_files,
-        "rows": len(rows),
-        "status": dict(Counter(r["status"] for r in rows)),
-        "labels": dict(Counter(r["label"] for r in rows if r["status"] == "ok")),
-        "errors_by_reason": dict(Counter(r["error"].split(":")[0] for r in rows if r["status"] == "error")),
-        "seconds": round(seconds, 3),
-        "images_per_second": round(n_files / seconds, 1) if seconds > 0 else None,
-        "model_id": model_id,
-        "params": params,
-    }
+def sort_key(row: dict) -> tuple[str, int]:
+    """Report order: by path, then face index (the whole-image / no-face row first)."""
+    return row["path"], -1 if row["face"] is None else row["face"]
 
 
-def write_report(rows: list[dict], out: Path, labels: Sequence[str], faces: str, summary: dict) -> Path:
-    """Write ``out`` (CSV, rows sorted by path then face) and its ``.summary.json`` (same stem), each atomically.
+class Summary:
+    """Counts gathered while rows stream into the report."""
+
+    def __init__(self) -> None:
+        self.rows, self.status, self.labels, self.errors = 0, Counter(), Counter(), Counter()
+
+    def add(self, row: dict) -> None:
+        self.rows += 1
+        self.status[row["status"]] += 1
+        if row["status"] == "ok":
+            self.labels[row["label"]] += 1
+        elif row["status"] == "error":
+            self.errors[row["error"].split(":")[0]] += 1  # reason = text before the first colon
+
+    def as_dict(self, n_files: int, seconds: float, model_id: str, params: dict) -> dict:
+        """JSON-native summary: counts per status and label, errors by reason, time, throughput, model, params."""
+        return {"files": n_files, "rows": self.rows, "status": dict(self.status), "labels": dict(self.labels),
+                "errors_by_reason": dict(self.errors), "seconds": round(seconds, 3),
+                "images_per_second": round(n_files / seconds, 1) if seconds > 0 else None,
+                "model_id": model_id, "params": params}
+
+
+def write_report(rows: Iterable[dict], out: Path, labels: Sequence[str], faces: str, n_files: int, t0: float,
+                 model_id: str, params: dict) -> dict:
+    """Stream ``rows`` into ``out`` (CSV) and write its ``.summary.json`` (same stem), each atomically.
+
+    Args:
+        rows: row dicts from :mod:`worker.scoring`, already in :func:`sort_key` order
+            (chunks are contiguous slices of the sorted file list, each sorted).
+        t0: ``time.time()`` when the job started; the summary's ``seconds`` run to the end of writing.
 
     Returns:
-        the summary file's path.
+        the summary dict.
+
+    Raises:
+        ValueError: rows out of order (the report is not written).
     """
-    out = Path(out)
-    ordered = sorted(rows, key=lambda r: (r["path"], -1 if r["face"] is None else r["face"]))
+    out, stats = Path(out), Summary()
 
     def write_csv(f):
-        w = csv.writer(f)
+        w, last = csv.writer(f), None
         w.writerow(columns(labels, faces))
-        w.writerows(cells(r, labels, faces) for r in ordered)
+        for r in rows:
+            key = sort_key(r)
+            if last is not None and key < last:
+                raise ValueError(f"report rows out of order at {r['path']!r}")
+            last = key
+            stats.add(r)
+            w.writerow(cells(r, labels, faces))
 
     _atomic_write(out, write_csv)
-    summary_path = out.with_suffix(".summary.json")
-    _atomic_write(summary_path, lambda f: json.dump(summary, f, indent=2, ensure_ascii=False))
-    return summary_path
+    summary = stats.as_dict(n_files, time.time() - t0, model_id, params)
+    _atomic_write(out.with_suffix(".summary.json"), lambda f: json.dump(summary, f, indent=2, ensure_ascii=False))
+    return summary

@@ -19,6 +19,7 @@ from fercore.analyze import analyze
 from fercore.faces import FaceDetector
 from fercore.predictor import Predictor
 from fercore.preprocess import DEFAULT_MAX_PIXELS, open_image
+from worker.report import sort_key
 
 FACE_MODES = ("none", "largest", "all")
 _CACHE: dict[tuple[str, int], tuple[Predictor, FaceDetector | None]] = {}
@@ -91,6 +92,8 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
                 faces: str = "none", max_pixels: int = DEFAULT_MAX_PIXELS, batch_size: int = 256) -> list[dict]:
     """Score ``paths`` (relative to ``root``): at least one row per path, never an exception per file.
 
+    Returns rows sorted by path then face (:func:`worker.report.sort_key`).
+
     With ``faces="none"`` each image is classified whole (decoded, preprocessed,
     inferred in batches of ``batch_size``); with ``largest``/``all`` faces are
     detected and each gets a row (``face`` index, ``box``), or one ``no_face`` row.
@@ -129,4 +132,4 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
             box = f"{f.box.x},{f.box.y},{f.box.w},{f.box.h}"
             rows.append(_row(rel, "ok", probs=probs, labels=labels, face=i, box=box))
     flush()
-    return rows
+    return sorted(rows, key=sort_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Iterator
 
 import redis
 
@@ -68,9 +69,17 @@ def missing_chunks(job_id: str, n_chunks: int) -> list[int]:
     return [i for i in range(n_chunks) if str(i) not in done]
 
 
-def rows(job_id: str) -> list[dict]:
-    """Every stored row of a job."""
-    return [row for chunk in client().hvals(key(job_id, "rows")) for row in json.loads(chunk)]
+def rows(job_id: str, n_chunks: int) -> Iterator[dict]:
+    """A job's rows, chunk by chunk in index order (one chunk in memory at a time).
+
+    Raises:
+        KeyError: a chunk is missing.
+    """
+    for i in range(n_chunks):
+        raw = client().hget(key(job_id, "rows"), str(i))
+        if raw is None:
+            raise KeyError(f"chunk {i} of job {job_id} is missing")
+        yield from json.loads(raw)
 
 
 def drop_rows(job_id: str) -> None:

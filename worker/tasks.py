@@ -65,19 +65,21 @@ def finalize(self, counts: list[int], job_id: str) -> dict | None:
             store.update(job_id, state="failed", error=f"{len(missing)} chunks never finished (e.g. {missing[:5]})")
             return None
         raise self.retry(countdown=FINALIZE_POLL_S, max_retries=None)
-    rows = store.rows(job_id)
-    scored = {r["path"] for r in rows}
-    lost = meta["total"] - len(scored)
-    if lost:
-        store.update(job_id, state="failed", error=f"{lost} files have no row; report not written")
-        return None
     out = settings.under_roots(meta["out"], cfg.output_roots, "report")
-    summary = report.summarize(rows, meta["total"], time.time() - meta["submitted_at"], meta["model_id"],
-                               meta["params"])
-    report.write_report(rows, out, meta["labels"], meta["params"]["faces"], summary)
+    files = set()
+
+    def rows():
+        for row in store.rows(job_id, meta["n_chunks"]):
+            files.add(row["path"])
+            yield row
+        if len(files) != meta["total"]:  # aborts the atomic write: never a short report
+            raise RuntimeError(f"{meta['total'] - len(files)} files have no row; report not written")
+
+    summary = report.write_report(rows(), out, meta["labels"], meta["params"]["faces"], meta["total"],
+                                  meta["submitted_at"], meta["model_id"], meta["params"])
     store.update(job_id, state="done", finished_at=time.time(), summary=summary)
     store.drop_rows(job_id)
-    log.info("job %s: wrote %s (%d rows)", job_id, out, len(rows))
+    log.info("job %s: wrote %s (%d rows)", job_id, out, summary["rows"])
     return summary
 
 
