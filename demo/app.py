@@ -16,7 +16,7 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from demo.handler import DemoModel, as_array, classify, faces_markdown, info_markdown  # noqa: E402
+from demo.handler import DemoModel, classify, faces_markdown, info_markdown  # noqa: E402
 from fercore.preprocess import ImageDecodeError  # noqa: E402
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.jpg"))
@@ -54,13 +54,13 @@ def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
             result = classify(upload_source(payload), model)
         except ImageDecodeError as e:
             raise gr.Error(str(e), print_exception=False) from None
-        return as_array(result.annotated), result.top, faces_markdown(result, TOP_K), info_markdown(result, model)
+        return result.annotated, result.top, faces_markdown(result, TOP_K), info_markdown(result, model)
 
     def stream(frame):
         if frame is None:
             return None, None
         result = classify(frame, model)
-        return as_array(result.annotated), result.top
+        return result.annotated, result.top
 
     labels = ", ".join(model.predictor.labels)
     with gr.Blocks(title="Facial emotion recognition") as app:

@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw
 
 from fercore.analyze import FaceResult, analyze
@@ -111,8 +110,3 @@ def info_markdown(result: DemoResult, model: DemoModel) -> str:
     version = p.metadata.get("model_version", "?")
     return (f"**{how}** in {result.ms:.1f} ms  \nmodel `{p.model_id}` (version {version}), "
             f"labels from its metadata: {', '.join(p.labels)}")
-
-
-def as_array(image: Image.Image) -> np.ndarray:
-    """uint8 ``(H, W, 3)`` RGB array of a Pillow image."""
-    return np.asarray(image.convert("RGB"))

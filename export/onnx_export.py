@@ -119,15 +119,15 @@ def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFA
 
     root = Path(data or run_cfg["train"]["data"])
     split_dir = root / parity_split if (root / parity_split).is_dir() else root / "val"
-    x = load_split(split_dir, config, root).x
-    report = parity(model, out, x)
+    split = load_split(split_dir, config, root)
+    report = parity(model, out, split.x)
     if report["top1_agreement"] < 1.0 or report["max_abs_diff"] > atol:
         out.unlink()
         raise RuntimeError(f"parity failed on {report['n']} {split_dir.name} images: top-1 agreement "
                            f"{report['top1_agreement']:.4%}, max |dp| {report['max_abs_diff']:.2e} > {atol}")
     report.update({"onnx_path": str(out), "parity_split": split_dir.name, "opset": opset})
     if int8:
-        report["int8"] = _export_int8(out, root, config, load_split(split_dir, config, root), split_dir.name)
+        report["int8"] = _export_int8(out, root, config, split, split_dir.name)
     (run / "export_parity.json").write_text(json.dumps(report, indent=2))
     return report
 

@@ -91,14 +91,11 @@ class Predictor:
         Raises:
             fercore.ImageDecodeError: an input is not a readable image.
         """
+        items = list(sources)
         out: list[dict[str, float]] = []
-        batch: list[np.ndarray] = []
-        for src in list(sources) + [None]:
-            if src is not None:
-                batch.append(self.preprocess(src))
-            if batch and (len(batch) == batch_size or src is None):
-                out.extend(self.to_dicts(self.predict(np.stack(batch))))
-                batch = []
+        for i in range(0, len(items), batch_size):
+            batch = np.stack([self.preprocess(s) for s in items[i:i + batch_size]])
+            out.extend(self.to_dicts(self.predict(batch)))
         return out
 
     def to_dicts(self, probs: np.ndarray) -> list[dict[str, float]]:
