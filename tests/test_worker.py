@@ -85,9 +85,9 @@ def env(tmp_path_factory):
          "SCORER_VISIBILITY_TIMEOUT": "8", "SCORER_RESTORE_INTERVAL": "2", "PYTHONUNBUFFERED": "1"}
     (base / "in").mkdir()
     (base / "out").mkdir()
-    worker = CeleryWorker(e, base / "worker.log").start()
-    yield {"base": base, "env": e, "redis": server, "worker": worker}
-    worker.stop()
+    state = {"base": base, "env": e, "redis": server, "worker": CeleryWorker(e, base / "worker.log").start()}
+    yield state
+    state["worker"].stop()  # the current one: a test may have replaced the first
     server.kill()
 
 
