@@ -108,7 +108,7 @@ def submit_and_wait(env, *args) -> tuple[str, subprocess.CompletedProcess]:
 
 def test_every_file_gets_exactly_one_row(env, fer):
     folder = env["base"] / "in" / "zoo"
-    names = write_faces(folder, fer["x_test"][:400])
+    names = write_faces(folder, fer["x_test"][:2000])
     expected = write_zoo(folder, fer["x_test"][500], env["base"] / "outside.png")
     expected.update({n: "ok" for n in names})
     out = env["base"] / "out" / "zoo.csv"
