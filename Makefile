@@ -46,7 +46,7 @@ evaluate:  ## metrics, confusion matrix and curves of RUN on its test split
 	$(PY) -m training evaluate --run $(RUN) --split test
 
 export:  ## RUN/best.keras -> MODEL (ONNX + metadata), parity check, model card in models/
-	$(PY) -m export --run $(RUN) --out $(MODEL)
+	$(PY) -m export --run $(RUN) --out $(MODEL) $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
 
 demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860) with MODEL; SHARE=1 asks for a public link
 	$(PY) -m demo --model $(MODEL) --host $(HOST) --port $(PORT) $(if $(SHARE),--share)

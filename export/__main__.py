@@ -20,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model-version", default="1", help="written to the model's metadata")
     p.add_argument("--no-card", dest="card", action="store_false", help="do not write the model card")
     p.add_argument("--no-int8", dest="int8", action="store_false", help="do not write the static INT8 model")
+    p.add_argument("--card-note", default="", help="a sentence for the model card (e.g. how the run was resumed)")
     return p
 
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.card:
         from export.card import write_card
 
-        print(f"wrote {write_card(args.run, args.out)}")
+        print(f"wrote {write_card(args.run, args.out, args.card_note)}")
     return 0
 
 

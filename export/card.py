@@ -25,8 +25,10 @@ ARTIFACTS = {  # run file -> name beside the model
 }
 
 
-def write_card(run: Path, onnx_path: Path) -> Path:
+def write_card(run: Path, onnx_path: Path, note: str = "") -> Path:
     """Copy the run's metrics and plots next to ``onnx_path`` and render ``README.md`` there.
+
+    ``note`` (optional) is printed under the recipe, e.g. how an interrupted run was resumed.
 
     Raises:
         FileNotFoundError: the run was not evaluated on test (``make evaluate``).
@@ -77,6 +79,7 @@ dropout {t['block_dropout']} per block and {t['head_dropout']} in the head, seed
 Best epoch: {summ.get('best_epoch', 'n/a')} (PublicTest top-1 {summ.get('best_val_accuracy', float('nan')):.4f}).
 Training took {minutes:.0f} minutes ({summ.get('seconds_per_epoch', 'n/a')} s/epoch) on {cfg.get('hardware') or hardware()},
 TensorFlow {cfg['tensorflow']}, Keras {cfg['keras']} (wall-clock time, including any other load on the machine).
+{note}
 
 ## Results on PrivateTest
 

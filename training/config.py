@@ -26,7 +26,7 @@ class TrainConfig:
     block_dropout: float = 0.1
     head_units: int = 256
     head_dropout: float = 0.4
-    patience: int = 12
+    patience: int = 30
     val_fraction: float = 0.1
     seed: int = 0
     extra: dict = field(default_factory=dict)
