@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 from demo.handler import DEFAULT_MODEL
+from fercore.cli import OneLineParser
 from fercore.preprocess import DEFAULT_MAX_PIXELS
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse options, load the model once, launch; returns the exit status."""
-    p = _Parser(prog="python -m demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
+    p = OneLineParser(prog="python -m demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model exported by this project")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for all interfaces)")
     p.add_argument("--port", type=int, default=7860)

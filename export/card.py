@@ -69,7 +69,8 @@ expressions: {', '.join(labels)}. {summ.get('parameters', 'n/a'):,} parameters. 
 FER2013 (Goodfellow et al., 2013), the Kaggle image-folder copy described in `../shared/data/README.md`:
 Training ({cfg['counts'].get('train')} images) to fit, PublicTest ({cfg['counts'].get('val')}) to select the
 checkpoint (best val top-1), PrivateTest ({m['n']}) reported once. No test-time augmentation.
-The 314 PrivateTest images that also occur in Training/PublicTest (a known FER2013 artefact) are kept, so the
+The 314 PrivateTest images that also occur in Training/PublicTest (a known FER2013 artefact, counted in the
+data README) are kept, so the
 figure is comparable with published FER2013 numbers.
 
 Recipe: {epochs} epochs of {t['optimizer']} (peak LR {t['lr']}, weight decay {t['weight_decay']},

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Callable
 
+from fercore.cli import OneLineParser
 
-class OneLineParser(argparse.ArgumentParser):
-    """``ArgumentParser`` whose errors print ``prog: error: ...`` on one line and exit 2."""
-
-    def error(self, message: str):  # noqa: D102 - argparse API
-        self.exit(2, f"{self.prog}: error: {message}\n")
+__all__ = ["OneLineParser", "run_cli"]
 
 
 def run_cli(main: Callable[[], int], expected: tuple[type[BaseException], ...] = ()) -> int:

@@ -7,18 +7,14 @@ import json
 import sys
 from pathlib import Path
 
+from fercore.cli import OneLineParser
 from fercore.preprocess import DEFAULT_MAX_PIXELS
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (errors exit 2 with one line)."""
-    p = _Parser(prog="python -m worker", description="Score image folders into CSV reports.")
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    p = OneLineParser(prog="python -m worker", description="Score image folders into CSV reports.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=OneLineParser)
     for name, help_ in (("submit", "queue a job on the Celery workers; prints the job id"),
                         ("score", "score in this process, without Redis")):
         s = sub.add_parser(name, help=help_)
