@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from PIL import Image
 
 from fercore import ImageDecodeError
 from tests.conftest import ROOT, SAMPLES, SHIPPED_MODEL
+from tests.worker_harness import free_port
 
 ASTRONAUT = ROOT / "demo" / "examples" / "astronaut.jpg"
 OFFLINE_ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
@@ -95,12 +95,6 @@ def test_demo_does_not_import_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env=OFFLINE_ENV)
     assert out.stdout.strip() == ""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
