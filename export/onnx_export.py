@@ -77,9 +77,7 @@ def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFA
     where present), ``model_version``, ``exported_at`` (UTC ISO 8601), ``opset``
     and ``producer``.
 
-    With ``int8``, also writes ``<out stem>.int8.onnx`` (static QDQ, see
-    :mod:`export.quantize`), calibrated on 300 seeded random training images, and
-    reports its top-1 and its agreement with fp32 on the parity split.
+    With ``int8``, also writes ``<out stem>.int8.onnx`` with :func:`export_int8`.
 
     Returns:
         the parity report plus ``onnx_path`` (and ``int8``).
@@ -127,23 +125,66 @@ def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFA
                            f"{report['top1_agreement']:.4%}, max |dp| {report['max_abs_diff']:.2e} > {atol}")
     report.update({"onnx_path": str(out), "parity_split": split_dir.name, "opset": opset})
     if int8:
-        report["int8"] = _export_int8(out, root, config, split, split_dir.name)
+        report["int8"] = export_int8(out, root, split_dir.name)
     (run / "export_parity.json").write_text(json.dumps(report, indent=2))
     return report
 
 
-def _export_int8(fp32: Path, root: Path, config: DataConfig, split, split_name: str, n_calib: int = 300) -> dict:
+def requantize_run(run: Path, fp32: Path, data: Path | None = None) -> dict:
+    """Re-write only the INT8 model of an existing export and record it in ``run/export_parity.json``.
+
+    Runs :func:`export_int8` on ``fp32`` with the run's data folder (or ``data``)
+    and the split the fp32 parity check used; the fp32 file is not touched.
+
+    Returns:
+        the updated parity report.
+
+    Raises:
+        FileNotFoundError: ``fp32`` or ``run/export_parity.json`` is missing.
+    """
+    run, fp32 = Path(run), Path(fp32)
+    for needed in (fp32, run / "export_parity.json"):
+        if not needed.is_file():
+            raise FileNotFoundError(f"{needed} not found: run `make export` first")
+    report = json.loads((run / "export_parity.json").read_text())
+    root = Path(data or json.loads((run / "config.json").read_text())["train"]["data"])
+    report["int8"] = export_int8(fp32, root, report["parity_split"])
+    (run / "export_parity.json").write_text(json.dumps(report, indent=2))
+    return report
+
+
+def export_int8(fp32: Path, data: Path, split_name: str = "test", n_calib: int = 500) -> dict:
+    """Write ``<fp32 stem>.int8.onnx`` (static QDQ, :mod:`export.quantize`) and measure it against ``fp32``.
+
+    Needs no TensorFlow: the data config comes from the fp32 file's metadata.
+
+    Args:
+        fp32: an ONNX file written by :func:`export_run`.
+        data: a folder tree with ``train/`` (calibration: ``n_calib`` images drawn
+            with seed 0) and ``split_name/`` (evaluation).
+
+    Returns:
+        ``{"path", "split", "n", "top1_accuracy", "macro_f1", "fp32_top1_accuracy",
+        "top1_agreement_with_fp32", "calibration_images", "size_bytes"}``; the top-1
+        and macro-F1 go into the INT8 file's metadata when the split is ``test``.
+
+    Raises:
+        training.data.DataError: a split folder is missing or empty.
+    """
     from export.quantize import quantize_int8
     from fercore.predictor import Predictor
     from training.data import load_split
-
-    train = load_split(root / "train", config, root)
-    idx = np.random.default_rng(0).choice(len(train), size=min(n_calib, len(train)), replace=False)
-    path = quantize_int8(fp32, fp32.with_suffix(".int8.onnx"), train.x[np.sort(idx)])
     from training.metrics import classification_metrics
 
+    fp32, data = Path(fp32), Path(data)
+    ref = Predictor(fp32)
+    config = ref.config
+    split = load_split(data / split_name, config, data)
+    train = load_split(data / "train", config, data)
+    idx = np.sort(np.random.default_rng(0).choice(len(train), size=min(n_calib, len(train)), replace=False))
+    path = quantize_int8(fp32, fp32.with_suffix(".int8.onnx"), train.x[idx])
     probs8 = Predictor(path).predict(split.x)
-    p32, p8 = Predictor(fp32).predict(split.x).argmax(1), probs8.argmax(1)
+    p32, p8 = ref.predict(split.x).argmax(1), probs8.argmax(1)
     top1 = float((p8 == split.y).mean())
     macro_f1 = classification_metrics(split.y, probs8, config.labels)["macro_f1"]
     proto = onnx.load(path)

@@ -3,6 +3,16 @@
 Calibrated on real training images; the INT8 file carries the fp32 file's
 metadata plus ``quantization`` and ``calibration_images``. Dynamic quantization
 is not used: it was slower than fp32 for these convolutions (issue 5).
+
+Choices, measured on the shipped model against its fp32 file (PrivateTest, 3,589
+images, top-1 agreement): the input ``Rescaling`` is folded into the first Conv
+first (:func:`export.graph.fold_input_scale`; INT8 throughput at batch 256 rose
+from 2.84x to 3.25x fp32 in one side-by-side run). Activation ranges are the
+mean over calibration batches of each batch's min and max (onnxruntime's
+``CalibMovingAverage``), which clips rare outliers: 98.4-98.7% agreement over
+calibration sets of 300 and 500 images and three seeds, against 97.9-98.0% for
+the global min/max; entropy and percentile calibration gave 98.0-98.1%, symmetric
+INT8 activations 96.3%, 7-bit weights (``reduce_range``) 97.7%.
 """
 
 from __future__ import annotations
@@ -21,11 +31,14 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 
+from export.graph import fold_input_scale
 from export.onnx_export import set_metadata
+
+CALIBRATION_BATCH = 32  # images per calibration batch; each batch contributes one min and one max per tensor
 
 
 class _Reader(CalibrationDataReader):
-    def __init__(self, input_name: str, x: np.ndarray, batch: int = 32):
+    def __init__(self, input_name: str, x: np.ndarray, batch: int = CALIBRATION_BATCH):
         self._batches = iter([{input_name: x[i:i + batch].astype(np.float32)} for i in range(0, len(x), batch)])
 
     def get_next(self):
@@ -37,7 +50,8 @@ def quantize_int8(fp32_path: Path, out: Path, calibration: np.ndarray) -> Path:
 
     Args:
         calibration: uint8/float ``(N, H, W, C)`` real images, pixel values 0..255
-            (a few hundred from the training split).
+            (a few hundred from the training split), fed in batches of
+            :data:`CALIBRATION_BATCH`.
 
     Returns:
         ``out``.
@@ -46,14 +60,18 @@ def quantize_int8(fp32_path: Path, out: Path, calibration: np.ndarray) -> Path:
     src = onnx.load(fp32_path)
     input_name = src.graph.input[0].name
     with tempfile.TemporaryDirectory() as tmp:
-        pre = Path(tmp) / "pre.onnx"
-        quant_pre_process(str(fp32_path), str(pre))
+        folded, pre = Path(tmp) / "folded.onnx", Path(tmp) / "pre.onnx"
+        graph = onnx.load(fp32_path)
+        fold_input_scale(graph)
+        onnx.save(graph, folded)
+        quant_pre_process(str(folded), str(pre))
         quantize_static(str(pre), str(out), _Reader(input_name, calibration), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+                        calibrate_method=CalibrationMethod.MinMax, extra_options={"CalibMovingAverage": True})
     q = onnx.load(out)
     meta = {p.key: p.value for p in src.metadata_props}
-    meta.update({"quantization": "static INT8, QDQ, per-channel weights (onnxruntime.quantization)",
+    meta.update({"quantization": "static INT8, QDQ, per-channel weights, min/max averaged over calibration batches "
+                                 "(onnxruntime.quantization)",
                  "calibration_images": str(len(calibration))})
     for k in ("test_top1_accuracy", "test_macro_f1"):  # measured on the fp32 model: re-measured by the caller
         meta.pop(k, None)

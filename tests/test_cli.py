@@ -51,6 +51,8 @@ def test_empty_class_folder(tmp_path):
 def test_export_without_run(tmp_path):
     assert_one_line_error(run("-m", "export", "--run", str(tmp_path), "--out", str(tmp_path / "m.onnx")),
                           "not found")
+    assert_one_line_error(run("-m", "export", "--run", str(tmp_path), "--out", str(tmp_path / "m.onnx"),
+                              "--int8-only"), "m.onnx not found")
 
 
 def test_corrupt_image_is_a_warning_naming_the_file(fer, tmp_path):

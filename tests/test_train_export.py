@@ -66,3 +66,47 @@ def test_export_parity_and_metadata_round_trip(tiny_onnx, tiny_run, small_tree):
     # file-path classification goes through the same preprocessing
     first = p.classify([small_tree / test.paths[0]])[0]
     assert max(first, key=first.get) == p.labels[probs[0].argmax()]
+
+
+def test_input_rescaling_folds_into_first_conv_before_int8(tiny_onnx, small_tree, tmp_path):
+    from onnx import numpy_helper
+
+    from export.graph import fold_input_scale
+
+    proto = onnx.load(tiny_onnx)
+    before = [n.op_type for n in proto.graph.node]
+    assert before[:2] == ["Mul", "Add"]  # tf2onnx's Rescaling(1/255)
+    assert fold_input_scale(proto)
+    assert [n.op_type for n in proto.graph.node] == before[2:]
+    onnx.save(proto, tmp_path / "folded.onnx")
+    x = load_split(small_tree / "test", Predictor(tiny_onnx).config, small_tree).x
+    ref, got = Predictor(tiny_onnx).predict(x), Predictor(tmp_path / "folded.onnx").predict(x)
+    assert np.abs(ref - got).max() < 1e-5 and (ref.argmax(1) == got.argmax(1)).all()
+    assert not fold_input_scale(proto)  # nothing left to fold: graph untouched
+
+    # in the INT8 file, raw 0..255 pixels are quantized with scale 1 and zero point 0: exactly
+    q = onnx.load(tiny_onnx.with_suffix(".int8.onnx"))
+    inits = {t.name: numpy_helper.to_array(t) for t in q.graph.initializer}
+    first_q = next(n for n in q.graph.node if n.op_type == "QuantizeLinear")
+    assert float(inits[first_q.input[1]]) == 1.0 and int(inits[first_q.input[2]]) == 0
+
+
+def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tiny_run, tmp_path):
+    import hashlib
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    run = shutil.copytree(tiny_run, tmp_path / "run")
+    fp32 = run / tiny_onnx.name
+    (run / "tiny.int8.onnx").unlink()
+    sha = hashlib.sha256(fp32.read_bytes()).hexdigest()
+    proc = subprocess.run([sys.executable, "-m", "export", "--run", str(run), "--out", str(fp32), "--int8-only",
+                           "--no-card"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert hashlib.sha256(fp32.read_bytes()).hexdigest() == sha
+    q = json.loads((run / "export_parity.json").read_text())["int8"]
+    assert q["path"] == str(run / "tiny.int8.onnx") and q["n"] == 600 and q["calibration_images"] == 500
+    assert Predictor(q["path"]).labels == FER2013_LABELS
+    assert f"agreement with fp32 {q['top1_agreement_with_fp32']:.2%}" in proc.stdout
