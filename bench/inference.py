@@ -21,10 +21,37 @@ def throughput(fn, x: np.ndarray, repeat: int = 5) -> float:
     return len(x) / best
 
 
-def run(keras_path: Path | None, onnx_path: Path, int8_path: Path | None, x: np.ndarray, n1: int = 200) -> list[dict]:
+def keras_model(keras_path: Path, run_config: Path):
+    """The Keras model to time as the seeds' path, and a note on where it came from.
+
+    ``keras_path`` (the trained run's ``best.keras``) where it exists; otherwise the
+    same architecture built from the shipped ``training_config.json`` with untrained
+    weights: the same layers and FLOPs, so the same time per call.
+
+    Returns:
+        ``(model, note)``, or ``(None, reason)`` when neither is available.
+    """
+    import keras
+
+    if keras_path.exists():
+        return keras.models.load_model(keras_path), f"`{keras_path.name}`, the trained Keras model"
+    if not run_config.exists():
+        return None, f"skipped: neither {keras_path} nor {run_config} exists"
+    import json
+
+    from export.onnx_export import build_kwargs
+    from training.model import build_model
+
+    model = build_model(**build_kwargs(json.loads(run_config.read_text())))
+    return model, (f"{keras_path} is absent (it is not shipped), so the Keras rows time the same architecture built "
+                   f"from `{run_config.name}` with untrained weights (same layers, same FLOPs)")
+
+
+def run(model, onnx_path: Path, int8_path: Path | None, x: np.ndarray, n1: int = 200) -> list[dict]:
     """One row per engine: batch-1 p50/p95 ms and batch-256 images/s.
 
     Args:
+        model: a Keras model for the Keras rows (see :func:`keras_model`), or None to skip them.
         x: real faces, uint8 ``(N >= 256, H, W, C)``.
     """
     from fercore.predictor import Predictor
@@ -32,11 +59,9 @@ def run(keras_path: Path | None, onnx_path: Path, int8_path: Path | None, x: np.
     x = x.astype(np.float32)
     one, big = x[:1], x[:256]
     rows = []
-    if keras_path is not None and keras_path.exists():
-        import keras
+    if model is not None:
         import tensorflow as tf
 
-        model = keras.models.load_model(keras_path)
         ms = timeit(lambda: model.predict(one, verbose=0), max(20, n1 // 10))
         rows.append({"engine": "Keras model.predict (seeds' path)", "p50": p50_p95(ms)[0], "p95": p50_p95(ms)[1],
                      "ips": throughput(lambda a: model.predict(a, batch_size=256, verbose=0), big)})
@@ -50,4 +75,33 @@ def run(keras_path: Path | None, onnx_path: Path, int8_path: Path | None, x: np.
         p = Predictor(path)
         ms = timeit(lambda p=p: p.predict(one), n1 * 5)
         rows.append({"engine": name, "p50": p50_p95(ms)[0], "p95": p50_p95(ms)[1], "ips": throughput(p.predict, big)})
+    return rows
+
+
+def session_sweep(paths: dict[str, Path], x: np.ndarray, threads: tuple[int, ...] = (1, 2)) -> list[dict]:
+    """Batch-256 images/s of each model under each graph optimization level and intra-op thread count.
+
+    Args:
+        paths: ``{name: ONNX file}``.
+        x: real faces ``(256, H, W, C)``.
+
+    Returns:
+        rows ``{"model", "level", "threads", "ips"}``.
+    """
+    import onnxruntime as ort
+
+    levels = {"basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+              "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+              "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+    x = x.astype(np.float32)
+    rows = []
+    for name, path in paths.items():
+        for level, value in levels.items():
+            for n in threads:
+                opts = ort.SessionOptions()
+                opts.graph_optimization_level, opts.intra_op_num_threads = value, n
+                s = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+                feed = s.get_inputs()[0].name
+                rows.append({"model": name, "level": level, "threads": n,
+                             "ips": throughput(lambda a, s=s: s.run(None, {feed: a}), x)})
     return rows

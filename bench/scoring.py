@@ -34,40 +34,50 @@ def _group_peak_rss_mb(pgid: int) -> float:
     return peak / 1024
 
 
-def run(folder: Path, model: Path, tmp: Path, concurrencies=(1, 2)) -> list[dict]:
-    """Rows ``{"mode", "images_per_second", "seconds", "peak_rss_mb"}`` for the same folder and model."""
-    from worker.jobs import score_local
+def run(folder: Path, models: dict[str, Path], tmp: Path, concurrencies=(1, 2)) -> list[dict]:
+    """Rows ``{"model", "mode", "images_per_second", "seconds", "peak_rss_mb"}``: the same folder scored by each model.
 
-    cores = os.cpu_count() or 1
-    rows = []
-    t0 = time.perf_counter()
-    s = score_local(folder, tmp / "local.csv", model=model, ort_threads=0, progress=False)
-    wall = time.perf_counter() - t0
-    rows.append({"mode": "in-process (make score)", "images_per_second": s["files"] / wall, "seconds": wall,
-                 "peak_rss_mb": None})
-    from tests.worker_harness import CeleryWorker, RedisServer
+    Args:
+        models: ``{name: ONNX file}``; each is scored in-process, then through a
+            Celery worker (real Redis, real worker process group) per concurrency.
+    """
+    from tests.worker_harness import RedisServer
 
     server = RedisServer(tmp / "redis").start()
     os.environ.update({"REDIS_URL": server.url, "SCORER_INPUT_ROOTS": str(folder.parent),
-                       "SCORER_OUTPUT_ROOTS": str(tmp), "SCORER_MODEL": str(model)})
+                       "SCORER_OUTPUT_ROOTS": str(tmp)})
+    try:
+        return [row for name, model in models.items() for row in _score(folder, name, model, tmp, concurrencies)]
+    finally:
+        server.kill()
+
+
+def _score(folder: Path, name: str, model: Path, tmp: Path, concurrencies) -> list[dict]:
+    from tests.worker_harness import CeleryWorker
     from worker import jobs
 
-    try:
-        for c in concurrencies:
-            env = {**os.environ, "SCORER_ORT_THREADS": str(max(1, cores // c))}
-            w = CeleryWorker(env, tmp / f"worker{c}.log", concurrency=c, name=f"bench{c}").start()
+    cores = os.cpu_count() or 1
+    t0 = time.perf_counter()
+    s = jobs.score_local(folder, tmp / f"local-{name}.csv", model=model, ort_threads=0, progress=False)
+    wall = time.perf_counter() - t0
+    rows = [{"model": name, "mode": "in-process (make score)", "images_per_second": s["files"] / wall,
+             "seconds": wall, "peak_rss_mb": None}]
+    for c in concurrencies:
+        env = {**os.environ, "SCORER_MODEL": str(model), "SCORER_ORT_THREADS": str(max(1, cores // c))}
+        w = CeleryWorker(env, tmp / f"worker-{name}-{c}.log", concurrency=c, name=f"bench-{name}-{c}").start()
+        try:
             time.sleep(4)  # worker start-up is not part of the job
             t0 = time.perf_counter()
-            job = jobs.submit(folder, tmp / f"celery{c}.csv", model=model)
+            job = jobs.submit(folder, tmp / f"celery-{name}-{c}.csv", model=model)
             while jobs.status(job)["state"] not in jobs.TERMINAL:
                 time.sleep(0.05)
             wall = time.perf_counter() - t0
             st = jobs.status(job)
             rss = _group_peak_rss_mb(w.proc.pid)
+        finally:
             w.stop()
-            rows.append({"mode": f"Celery, {c} worker process{'es' if c > 1 else ''} x {max(1, cores // c)} "
-                                 f"ORT thread{'s' if cores // c > 1 else ''}", "images_per_second": st["total"] / wall,
-                         "seconds": wall, "peak_rss_mb": rss, "state": st["state"]})
-    finally:
-        server.kill()
+        rows.append({"model": name, "mode": f"Celery, {c} worker process{'es' if c > 1 else ''} x "
+                                            f"{max(1, cores // c)} ORT thread{'s' if cores // c > 1 else ''}",
+                     "images_per_second": st["total"] / wall, "seconds": wall, "peak_rss_mb": rss,
+                     "state": st["state"]})
     return rows

@@ -126,11 +126,14 @@ def _int8_rows(par: dict, onnx_path: Path, m: dict) -> str:
     if not q:
         return ""
     q_path = onnx_path.with_suffix(".int8.onnx")
+    ips = q.get("images_per_second_batch256", {})
+    speed = {k: f"{v:,.0f} ({v / ips['fp32']:.2f}x)" for k, v in ips.items()} if ips else {}
     return f"""
-Both shipped files, same split (speed: see `BENCHMARKS.md`, `make bench`):
+Both shipped files, same split. Speed: images/s at batch 256 on {hardware()}, measured side by side by
+`make export` (onnxruntime CPU, default threads); `make bench` (`BENCHMARKS.md`) has latency and more.
 
-| file | weights | size | PrivateTest top-1 | macro-F1 | top-1 agreement with fp32 |
-| --- | --- | ---: | ---: | ---: | ---: |
-| `{onnx_path.name}` | fp32 | {onnx_path.stat().st_size / 1024:.0f} KiB | {m['top1_accuracy']:.2%} | {m['macro_f1']:.3f} | 100% |
-| `{q_path.name}` | static INT8 (QDQ, per-channel, {q['calibration_images']} calibration images) | {q['size_bytes'] / 1024:.0f} KiB | {q['top1_accuracy']:.2%} | {q['macro_f1']:.3f} | {q['top1_agreement_with_fp32']:.2%} |
+| file | weights | size | PrivateTest top-1 | macro-F1 | top-1 agreement with fp32 | images/s, batch 256 |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+| `{onnx_path.name}` | fp32 | {onnx_path.stat().st_size / 1024:.0f} KiB | {m['top1_accuracy']:.2%} | {m['macro_f1']:.3f} | 100% | {speed.get('fp32', 'n/a')} |
+| `{q_path.name}` | static INT8 (QDQ, per-channel, {q['calibration_images']} calibration images) | {q['size_bytes'] / 1024:.0f} KiB | {q['top1_accuracy']:.2%} | {q['macro_f1']:.3f} | {q['top1_agreement_with_fp32']:.2%} | {speed.get('int8', 'n/a')} |
 """

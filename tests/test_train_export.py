@@ -110,3 +110,21 @@ def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tiny_run, tmp_pa
     assert q["path"] == str(run / "tiny.int8.onnx") and q["n"] == 600 and q["calibration_images"] == 500
     assert Predictor(q["path"]).labels == FER2013_LABELS
     assert f"agreement with fp32 {q['top1_agreement_with_fp32']:.2%}" in proc.stdout
+
+
+def test_model_card_reports_both_files_from_the_run(tiny_onnx, tiny_run, tmp_path):
+    from export.card import write_card
+
+    fp32 = tmp_path / "m.onnx"
+    shutil.copyfile(tiny_onnx, fp32)
+    shutil.copyfile(tiny_onnx.with_suffix(".int8.onnx"), tmp_path / "m.int8.onnx")
+    card = write_card(tiny_run, fp32, note="A note.").read_text()
+    m = json.loads((tiny_run / "metrics_test.json").read_text())
+    q = json.loads((tiny_run / "export_parity.json").read_text())["int8"]
+    assert f"Top-1 accuracy {m['top1_accuracy']:.2%}" in card and "A note." in card
+    int8_row = next(line for line in card.splitlines() if line.startswith("| `m.int8.onnx`"))
+    ips = q["images_per_second_batch256"]
+    assert f"{q['top1_agreement_with_fp32']:.2%}" in int8_row
+    assert f"{ips['int8']:,.0f} ({ips['int8'] / ips['fp32']:.2f}x)" in int8_row
+    for name in ("metrics_test.json", "confusion_matrix_test.png", "training_curves.png", "export_parity.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
