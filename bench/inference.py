@@ -78,11 +78,43 @@ def run(model, onnx_path: Path, int8_path: Path | None, x: np.ndarray, n1: int =
     return rows
 
 
+def nchw_variant(path: Path, out: Path) -> Path | None:
+    """Write ``path`` with an NCHW input: the NHWC->NCHW ``Reshape``/``Transpose`` tf2onnx put first is removed.
+
+    Scalar ``Mul``/``Add`` nodes before it (the input ``Rescaling``) are layout-free and stay.
+
+    Returns:
+        ``out``, or None when no such layout op follows the input.
+    """
+    import onnx
+
+    proto = onnx.load(path)
+    g = proto.graph
+    current = g.input[0].name
+    first = next(n for n in g.node if current in n.input)
+    while first.op_type in ("Mul", "Add"):
+        current = first.output[0]
+        first = next(n for n in g.node if current in n.input)
+    if first.op_type not in ("Reshape", "Transpose"):
+        return None
+    dims = g.input[0].type.tensor_type.shape.dim  # (batch, H, W, C) -> (batch, C, H, W)
+    h, w, c = (d.dim_value for d in dims[1:])
+    for d, v in zip(dims[1:], (c, h, w)):
+        d.dim_value = v
+    for n in g.node:
+        for k, i in enumerate(n.input):
+            if i == first.output[0]:
+                n.input[k] = current
+    g.node.remove(first)
+    onnx.save(proto, out)
+    return out
+
+
 def session_sweep(paths: dict[str, Path], x: np.ndarray, threads: tuple[int, ...] = (1, 2)) -> list[dict]:
     """Batch-256 images/s of each model under each graph optimization level and intra-op thread count.
 
     Args:
-        paths: ``{name: ONNX file}``.
+        paths: ``{name: ONNX file}``; a name containing "NCHW" gets ``x`` transposed to NCHW.
         x: real faces ``(256, H, W, C)``.
 
     Returns:
@@ -101,7 +133,7 @@ def session_sweep(paths: dict[str, Path], x: np.ndarray, threads: tuple[int, ...
                 opts = ort.SessionOptions()
                 opts.graph_optimization_level, opts.intra_op_num_threads = value, n
                 s = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-                feed = s.get_inputs()[0].name
+                feed, xi = s.get_inputs()[0].name, np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if "NCHW" in name else x
                 rows.append({"model": name, "level": level, "threads": n,
-                             "ips": throughput(lambda a, s=s: s.run(None, {feed: a}), x)})
+                             "ips": throughput(lambda a, s=s: s.run(None, {feed: a}), xi)})
     return rows
