@@ -57,11 +57,15 @@ def _score(folder: Path, name: str, model: Path, tmp: Path, concurrencies) -> li
     from worker import jobs
 
     cores = os.cpu_count() or 1
-    t0 = time.perf_counter()
-    s = jobs.score_local(folder, tmp / f"local-{name}.csv", model=model, ort_threads=0, progress=False)
-    wall = time.perf_counter() - t0
-    rows = [{"model": name, "mode": "in-process (make score)", "images_per_second": s["files"] / wall,
-             "seconds": wall, "peak_rss_mb": None}]
+    rows = []
+    for threads, mode in ((0, f"in-process (make score), {cores} threads x 1 ORT thread"),
+                          (1, f"in-process, 1 chunk at a time x {cores} ORT threads")):
+        t0 = time.perf_counter()
+        s = jobs.score_local(folder, tmp / f"local-{name}-{threads}.csv", model=model, threads=threads,
+                             progress=False)
+        wall = time.perf_counter() - t0
+        rows.append({"model": name, "mode": mode, "images_per_second": s["files"] / wall, "seconds": wall,
+                     "peak_rss_mb": None})
     for c in concurrencies:
         env = {**os.environ, "SCORER_MODEL": str(model), "SCORER_ORT_THREADS": str(max(1, cores // c))}
         w = CeleryWorker(env, tmp / f"worker-{name}-{c}.log", concurrency=c, name=f"bench-{name}-{c}").start()

@@ -140,13 +140,18 @@ def test_every_file_gets_exactly_one_row(env, fer):
     status = json.loads(cli(env, "status", job).stdout)
     assert status["state"] == "done" and status["done"] == len(expected) and status["failed"] == 8
 
-    # the in-process scorer gives the same report from the same chunk code
-    local = env["base"] / "out" / "zoo_local.csv"
-    proc = cli(env, "score", str(folder), "--out", str(local))
-    assert proc.returncode == 0, proc.stderr
-    a, b = read_report(local), rows
-    assert [r["path"] for r in a] == [r["path"] for r in b]
-    assert [r["label"] for r in a] == [r["label"] for r in b]
+    # the in-process scorer gives the same report from the same chunk code, with chunks scored on
+    # several threads at once (the default: one per core) or one at a time
+    for threads in ("0", "1"):
+        local = env["base"] / "out" / f"zoo_local{threads}.csv"
+        proc = cli(env, "score", str(folder), "--out", str(local), "--chunk-size", "64", "--threads", threads)
+        assert proc.returncode == 0, proc.stderr
+        a = read_report(local)
+        assert [(r["path"], r["status"], r["label"]) for r in a] == [(r["path"], r["status"], r["label"]) for r in rows]
+        assert json.loads(local.with_suffix(".summary.json").read_text())["params"]["threads"] == (int(threads) or
+                                                                                                   os.cpu_count())
+    proc = cli(env, "score", str(folder), "--out", str(local), "--threads", "-1")
+    assert proc.returncode != 0 and proc.stderr.startswith("error: threads must be >= 0") and "Traceback" not in proc.stderr
 
 
 def test_faces_mode_rows(env, fer):

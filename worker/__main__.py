@@ -26,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--chunk-size", type=int, default=256, help="images per task")
         s.add_argument("--model", type=Path, help="ONNX model (default: SCORER_MODEL or the shipped one)")
         s.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="larger images become errors")
+        if name == "score":
+            s.add_argument("--threads", type=int, default=0, help="chunks scored at once (0: one per core)")
     for name, help_ in (("status", "done/total, failed, images/s, ETA"), ("wait", "progress bar until the end"),
                         ("cancel", "stop a job; no report is written")):
         s = sub.add_parser(name, help=help_)
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "score":
             s = jobs.score_local(args.dir, args.out, args.recursive, args.faces, args.chunk_size, args.model,
-                                 args.max_pixels)
+                                 args.max_pixels, args.threads)
             print(f"wrote {args.out}: {s['files']} files, {s['status']}, {s['images_per_second']} images/s")
         elif args.cmd == "submit":
             print(jobs.submit(args.dir, args.out, args.recursive, args.faces, args.chunk_size, args.model,
