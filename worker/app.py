@@ -21,6 +21,7 @@ app.conf.update(
     task_reject_on_worker_lost=True,  # ... and requeued if its worker process dies
     worker_prefetch_multiplier=1,
     worker_max_tasks_per_child=cfg.max_tasks_per_child,
+    worker_proc_alive_timeout=60,  # a new process loads and warms up the model before its first task (tasks.py)
     broker_connection_retry_on_startup=True,
     broker_transport_options={
         # A SIGKILLed worker's chunk is redelivered after visibility_timeout; kombu scans for

@@ -48,7 +48,7 @@ def models(model_path: str | Path, ort_threads: int = 1, faces: bool = False) ->
 
     Called inside the task, so each worker process (after fork) makes its own session.
     """
-    key = (str(model_path), ort_threads)
+    key = (str(Path(model_path).resolve()), ort_threads)
     if key not in _CACHE:
         _CACHE[key] = (Predictor(model_path, intra_op_threads=ort_threads), None)
     predictor, detector = _CACHE[key]

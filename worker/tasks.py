@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
+from celery.signals import worker_process_init
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -20,6 +22,25 @@ log = logging.getLogger(__name__)
 REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
 FINALIZE_POLL_S = 2.0
 FINALIZE_MAX_WAIT_S = 3600.0  # after the chord fired, how long to wait for chunks still being redelivered
+
+
+@worker_process_init.connect
+def warm_up(**_) -> None:
+    """Load ``SCORER_MODEL`` in each new worker process and run it twice on a chunk-sized batch.
+
+    Runs before the process takes its first task, so the session creation and
+    onnxruntime's first-run allocations are not paid inside a job (in ``make bench``
+    the first two chunks of each process took about twice as long without this).
+    A missing or broken default model is logged; tasks then fail with the error.
+    """
+    cfg = settings.load()
+    try:
+        predictor, _ = scoring.models(cfg.model, cfg.ort_threads)
+        batch = np.zeros((256, *predictor.config.input_shape), np.float32)
+        for _ in range(2):
+            predictor.predict(batch)
+    except Exception as e:  # noqa: BLE001 - a worker without the default model can still serve other models
+        log.warning("model warm-up skipped: %s", e)
 
 
 @app.task(bind=True, name="fer.score_chunk", autoretry_for=REDIS_ERRORS, retry_backoff=2, retry_backoff_max=30,
