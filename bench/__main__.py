@@ -29,7 +29,7 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
     p.add_argument("--model", type=Path, default=ROOT / "models" / "fer2013_cnn.onnx")
     p.add_argument("--keras", type=Path, default=ROOT / "runs" / "fer2013" / "best.keras",
-                   help="the same model in Keras (where absent: its architecture from the model's training_config.json)")
+                   help="the same model in Keras (where absent: the architecture in the model's training_config.json)")
     p.add_argument("--files", type=int, default=20000, help="images in the scoring folder")
     p.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     a = p.parse_args()
@@ -90,7 +90,8 @@ def main() -> None:
     photo_us = dec["640x480 JPEG, Image.draft (load_image)"] + dec["face detection, 640x480"]
     emit("\nLimit for one process that decodes, then runs batched ORT inference at batch 256 (µs/image from section "
          "1), one after the other; overlapping the two (threads or processes, section 3) can pass it:\n")
-    emit("| model | inference µs/image | limit, 48x48 PNGs (images/s) | limit, 640x480 JPEG photos with face detection |")
+    emit("| model | inference µs/image | limit, 48x48 PNGs (images/s) "
+         "| limit, 640x480 JPEG photos with face detection |")
     emit("| --- | ---: | ---: | ---: |")
     for k, us in infer_us.items():
         emit(f"| {k} | {us:,.0f} | **{limit_48[k]:,.0f}** | {1e6 / (photo_us + us):,.0f} |")

@@ -133,7 +133,8 @@ def session_sweep(paths: dict[str, Path], x: np.ndarray, threads: tuple[int, ...
                 opts = ort.SessionOptions()
                 opts.graph_optimization_level, opts.intra_op_num_threads = value, n
                 s = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-                feed, xi = s.get_inputs()[0].name, np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if "NCHW" in name else x
+                xi = np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if "NCHW" in name else x
+                feed = s.get_inputs()[0].name
                 rows.append({"model": name, "level": level, "threads": n,
-                             "ips": throughput(lambda a, s=s: s.run(None, {feed: a}), xi)})
+                             "ips": throughput(lambda a, s=s, f=feed: s.run(None, {f: a}), xi)})
     return rows

@@ -21,8 +21,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-card", dest="card", action="store_false", help="do not write the model card")
     p.add_argument("--no-int8", dest="int8", action="store_false", help="do not write the static INT8 model")
     p.add_argument("--int8-only", action="store_true",
-                   help="only re-quantize the existing --out fp32 file to INT8 (the Keras model is not needed); updates the run's "
-                        "export_parity.json and the card")
+                   help="only re-quantize the existing --out fp32 file to INT8 (the Keras model is not needed); "
+                        "updates the run's export_parity.json and the card")
     p.add_argument("--card-note", default="", help="a sentence for the model card (e.g. how the run was resumed)")
     return p
 
