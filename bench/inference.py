@@ -88,6 +88,8 @@ def nchw_variant(path: Path, out: Path) -> Path | None:
     """
     import onnx
 
+    from export.graph import bypass
+
     proto = onnx.load(path)
     g = proto.graph
     current = g.input[0].name
@@ -101,11 +103,7 @@ def nchw_variant(path: Path, out: Path) -> Path | None:
     h, w, c = (d.dim_value for d in dims[1:])
     for d, v in zip(dims[1:], (c, h, w)):
         d.dim_value = v
-    for n in g.node:
-        for k, i in enumerate(n.input):
-            if i == first.output[0]:
-                n.input[k] = current
-    g.node.remove(first)
+    bypass(g, first, current)
     onnx.save(proto, out)
     return out
 

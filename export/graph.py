@@ -29,6 +29,15 @@ def _scalar(inits: dict[str, onnx.TensorProto], name: str) -> float | None:
     return float(value.reshape(-1)[0]) if value.size == 1 else None
 
 
+def bypass(graph: onnx.GraphProto, node: onnx.NodeProto, source: str) -> None:
+    """Remove ``node`` and feed the consumers of its (single) output from ``source`` instead."""
+    for consumer in graph.node:
+        for k, name in enumerate(consumer.input):
+            if name == node.output[0]:
+                consumer.input[k] = source
+    graph.node.remove(node)
+
+
 def fold_input_scale(proto: onnx.ModelProto) -> bool:
     """Fold a leading ``x * s (+ 0)`` chain into the first Conv's weights, in place.
 
@@ -71,12 +80,7 @@ def fold_input_scale(proto: onnx.ModelProto) -> bool:
     weight = numpy_helper.to_array(inits[node.input[1]])
     inits[node.input[1]].CopyFrom(numpy_helper.from_array((weight * scale).astype(np.float32), node.input[1]))
     for removed in chain:  # in graph order, so each source is already rewired
-        source = next(i for i in removed.input if i not in inits)
-        for consumer in g.node:
-            for k, name in enumerate(consumer.input):
-                if name == removed.output[0]:
-                    consumer.input[k] = source
-        g.node.remove(removed)
+        bypass(g, removed, next(i for i in removed.input if i not in inits))
     used = {i for n in g.node for i in n.input}
     for t in [t for t in g.initializer if t.name not in used]:
         g.initializer.remove(t)
