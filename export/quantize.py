@@ -61,17 +61,16 @@ def quantize_int8(fp32_path: Path, out: Path, calibration: np.ndarray) -> Path:
     fp32_path, out = Path(fp32_path), Path(out)
     src = onnx.load(fp32_path)
     input_name = src.graph.input[0].name
+    meta = {p.key: p.value for p in src.metadata_props}
     with tempfile.TemporaryDirectory() as tmp:
         folded, pre = Path(tmp) / "folded.onnx", Path(tmp) / "pre.onnx"
-        graph = onnx.load(fp32_path)
-        fold_input_scale(graph)
-        onnx.save(graph, folded)
+        fold_input_scale(src)
+        onnx.save(src, folded)
         quant_pre_process(str(folded), str(pre))
         quantize_static(str(pre), str(out), _Reader(input_name, calibration), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, extra_options={"CalibMovingAverage": True})
     q = onnx.load(out)
-    meta = {p.key: p.value for p in src.metadata_props}
     meta.update({"quantization": "static INT8, QDQ, per-channel weights, min/max averaged over calibration batches "
                                  "(onnxruntime.quantization)",
                  "calibration_images": str(len(calibration))})

@@ -133,6 +133,14 @@ def cancel(job_id: str) -> None:
     store.update(job_id, state="cancelled", finished_at=time.time())
 
 
+def _take(in_flight: deque, bar) -> list[dict]:
+    """Wait for the oldest chunk's rows and count its files on the progress bar."""
+    future, n_files = in_flight.popleft()
+    rows = future.result()
+    bar.update(n_files)
+    return rows
+
+
 def score_local(root: str | Path, out: str | Path, recursive: bool = False, faces: str = "none",
                 chunk_size: int = 256, model: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
                 threads: int = 0, progress: bool = True) -> dict:
@@ -166,14 +174,13 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, face
 
     def rows():
         with tqdm(total=total, unit="img", disable=not progress) as bar, ThreadPoolExecutor(n_threads) as pool:
-            in_flight: deque = deque()
-            for chunk in [*chunks, None]:
-                if chunk is not None:
-                    in_flight.append(pool.submit(scoring.score_files, root_r, chunk, predictor, detector, faces,
-                                                 max_pixels))
-                while in_flight and (chunk is None or len(in_flight) > n_threads):
-                    done = in_flight.popleft().result()
-                    yield from done
-                    bar.update(len({r["path"] for r in done}))
+            in_flight: deque = deque()  # (future rows, file count), in chunk order; at most n_threads + 1
+            for chunk in chunks:
+                in_flight.append((pool.submit(scoring.score_files, root_r, chunk, predictor, detector, faces,
+                                              max_pixels), len(chunk)))
+                if len(in_flight) > n_threads:
+                    yield from _take(in_flight, bar)
+            while in_flight:
+                yield from _take(in_flight, bar)
 
     return report.write_report(rows(), Path(out), predictor.labels, faces, total, t0, predictor.model_id, params)
