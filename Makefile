@@ -3,22 +3,39 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 NPZ    ?= ../shared/data/fer2013.npz
-DATA   ?= data/fer2013
-RUN    ?= runs/fer2013
+DATA   ?= $(NPZ)
+TREE   ?= data/fer2013
+RUNS   ?= runs
+RUN    ?= runs/mine
 MODEL  ?= models/fer2013_cnn.onnx
+ENSEMBLE ?= models/fer2013_ensemble.onnx
 EPOCHS ?=
 TRAIN_ARGS ?=
+# The shipped recipe (issue 9): teachers, their ensemble with ten-crop TTA, soft labels, a distilled student.
+TEACHER_SEEDS ?= 0
+TEACHER_ARGS ?= --crop 40 --epochs 100 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
+	--warmup-steps 500 --rotation 0.03 --shift 0.1 --zoom 0.15 --erasing 0.5 --widths 64,128,256,512 \
+	--head-units 512 --block-dropout 0.1 --head-dropout 0.5 --precision mixed_bfloat16 --patience 1000
+TEACHER_TTA ?= tencrop
+STUDENT_ARGS ?= --crop 40 --epochs 60 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
+	--warmup-steps 500 --rotation 0.03 --shift 0.1 --zoom 0.15 --erasing 0.5 --widths 32,64,128,256 \
+	--head-units 256 --block-dropout 0.1 --head-dropout 0.4 --precision mixed_bfloat16 --patience 1000 \
+	--kd-alpha 0.5 --kd-temperature 4
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 SHARE  ?=
 CONCURRENCY ?= 2
 DIR    ?=
 OUT    ?= report.csv
-FACES  ?= none
+FACES  ?= auto
+RECURSIVE ?=
+SOAK_N ?= 1000000
+FLOWER_HOST ?= 127.0.0.1
+FLOWER_PORT ?= 5555
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-demo data train evaluate export demo space worker score bench test lint clean
+.PHONY: help install install-demo data train export train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -33,19 +50,40 @@ install: $(PY)  ## create .venv with every extra (train, demo, worker, dev)
 install-demo: $(PY)  ## create .venv with the demo extra only (no TensorFlow)
 	$(PY) -m pip install -q -e ".[demo]"
 
-$(DATA)/train:
-	$(PY) -m training prepare --npz $(NPZ) --out $(DATA)
+$(TREE)/train:
+	$(PY) -m training prepare --npz $(NPZ) --out $(TREE)
 
-data: $(DATA)/train  ## build data/fer2013/{train,val,test}/<class>/*.png from NPZ=../shared/data/fer2013.npz
+data:  ## optional: FER2013 as image folders in TREE=data/fer2013/{train,val,test}/<class>/*.png (training reads NPZ directly)
+	@$(MAKE) --no-print-directory $(TREE)/train
 
-train: $(if $(filter data/fer2013,$(DATA)),$(DATA)/train)  ## train on DATA (EPOCHS=2 for a quick run, RESUME=1 to continue), then evaluate on test
+TEACHER_RUNS := $(foreach s,$(TEACHER_SEEDS),$(RUNS)/teacher$(s))
+STUDENT_RUN  := $(RUNS)/student
+
+$(RUNS)/teacher%/train_summary.json:
+	$(PY) -m training train --data $(DATA) --out $(RUNS)/teacher$* --seed $* $(TEACHER_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+
+$(ENSEMBLE): $(TEACHER_RUNS:%=%/train_summary.json)
+	$(PY) -m export $(TEACHER_RUNS:%=--run %) --tta $(TEACHER_TTA) --out $@ --model-version 2
+
+$(RUNS)/soft_labels.npy: $(ENSEMBLE)
+	$(PY) -m training soft-labels --teacher $< --data $(DATA) --out $@
+
+$(STUDENT_RUN)/train_summary.json: $(RUNS)/soft_labels.npy
+	$(PY) -m training train --data $(DATA) --out $(STUDENT_RUN) --soft-labels $< $(STUDENT_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+
+train:  ## the shipped recipe: teachers (TEACHER_SEEDS), their ensemble ENSEMBLE, soft labels, the distilled student (RESUME=1 continues)
+	@$(MAKE) --no-print-directory $(STUDENT_RUN)/train_summary.json
+
+export:  ## the student -> MODEL (+ INT8), calibrated, measured once on PrivateTest, model cards
+	$(PY) -m export --run $(STUDENT_RUN) --out $(MODEL) --model-version 2 $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
+
+train-run:  ## one run on your own DATA (folder tree or .npz) into RUN, with TRAIN_ARGS (RESUME=1 continues)
 	$(PY) -m training train --data $(DATA) --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume) $(TRAIN_ARGS)
-	$(PY) -m training evaluate --run $(RUN) --split test
 
 evaluate:  ## metrics, confusion matrix and curves of RUN on its test split
 	$(PY) -m training evaluate --run $(RUN) --split test
 
-export:  ## RUN/best.keras -> MODEL (ONNX + metadata), parity check, model card in models/
+export-run:  ## RUN/best.keras -> MODEL (ONNX + metadata + INT8), parity check, card MODEL's stem + .md
 	$(PY) -m export --run $(RUN) --out $(MODEL) $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
 
 demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860) with MODEL; SHARE=1 asks for a public link
@@ -57,12 +95,21 @@ space:  ## stage a self-contained Hugging Face Space folder in build/space
 worker:  ## a Celery worker on REDIS_URL (default redis://127.0.0.1:6379/0), CONCURRENCY=2 processes
 	$(PY) -m celery -A worker.app worker --concurrency $(CONCURRENCY) --loglevel INFO
 
-score:  ## score DIR into OUT (CSV) in this process, without Redis (FACES=none|largest|all)
+score:  ## score DIR into OUT (CSV) in this process, without Redis (FACES=auto|largest|all|none, NO_ALIGN=1, RECURSIVE=1)
 	@test -n "$(DIR)" || { echo "error: set DIR=folder of images"; exit 2; }
-	$(PY) -m worker score "$(DIR)" --out "$(OUT)" --faces $(FACES)
+	$(PY) -m worker score "$(DIR)" --out "$(OUT)" --faces $(FACES) $(if $(NO_ALIGN),--no-align) $(if $(RECURSIVE),--recursive)
+
+flower:  ## Flower (Celery monitoring) on FLOWER_HOST:FLOWER_PORT (127.0.0.1:5555) against REDIS_URL
+	$(PY) -m celery -A worker.app flower --address=$(FLOWER_HOST) --port=$(FLOWER_PORT)
 
 bench:  ## benchmarks (not part of test): inference, decode limit, scoring, demo latency -> BENCHMARKS.md
 	$(PY) -m bench --model $(MODEL) --keras $(RUN)/best.keras
+
+bench-faces:  ## only the face sections of make bench (detection, photo scoring, alignment) -> BENCHMARKS.md
+	$(PY) -m bench --model $(MODEL) --sections faces
+
+soak:  ## SOAK_N (1000000) FER2013 PNGs through Celery, 2 workers, a SIGKILL and a Redis restart -> BENCHMARKS.md
+	$(PY) -m bench.soak --files $(SOAK_N) --model $(MODEL) $(if $(SOAK_NOTE),--note "$(SOAK_NOTE)")
 
 test:  ## run the test suite (reads FER2013 from NPZ; tests needing it skip without it)
 	$(PY) -m pytest -q

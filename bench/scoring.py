@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench.common import group_rss_mb
+
 
 def write_folder(x: np.ndarray, folder: Path) -> Path:
     """Write each ``(48, 48)`` image as ``folder/<i>.png`` (skipped if already written)."""
@@ -17,21 +19,6 @@ def write_folder(x: np.ndarray, folder: Path) -> Path:
         for i, img in enumerate(x):
             Image.fromarray(img).save(folder / f"{i:06d}.png")
     return folder
-
-
-def _group_peak_rss_mb(pgid: int) -> float:
-    """Largest VmHWM (peak resident set) among the processes of process group ``pgid``, in MiB."""
-    peak = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
-                continue
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except (OSError, IndexError, ValueError):
-            continue
-    return peak / 1024
 
 
 def run(folder: Path, models: dict[str, Path], tmp: Path, concurrencies=(1, 2)) -> list[dict]:
@@ -77,7 +64,7 @@ def _score(folder: Path, name: str, model: Path, tmp: Path, concurrencies) -> li
                 time.sleep(0.05)
             wall = time.perf_counter() - t0
             st = jobs.status(job)
-            rss = _group_peak_rss_mb(w.proc.pid)
+            rss = group_rss_mb(w.proc.pid)
         finally:
             w.stop()
         rows.append({"model": name, "mode": f"Celery, {c} worker process{'es' if c > 1 else ''} x "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from demo.handler import DEFAULT_MODEL
-from fercore.cli import OneLineParser
+from fercore.analyze import FACE_MODES
+from fercore.cli import OneLineParser, unit_interval
 from fercore.preprocess import DEFAULT_MAX_PIXELS
 
 
@@ -18,13 +19,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="largest accepted image (w x h)")
     p.add_argument("--concurrency", type=int, default=2, help="requests processed at once")
+    p.add_argument("--faces", choices=FACE_MODES, default="auto",
+                   help="auto: detected faces, or a face crop whole (default); largest/all faces; none: whole")
+    p.add_argument("--no-align", dest="align", action="store_false",
+                   help="crop the detector's box instead of rotating faces level and framing them like FER2013")
+    p.add_argument("--face-threshold", type=unit_interval, default=0.8, help="detector score threshold 0..1")
     args = p.parse_args(argv)
 
     from demo.app import build_demo
     from demo.handler import DemoModel
 
     try:
-        model = DemoModel(args.model, args.max_pixels)
+        model = DemoModel(args.model, args.max_pixels, args.faces, args.align, args.face_threshold)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -15,8 +15,9 @@ import base64  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
+import numpy as np  # noqa: E402
 
-from demo.handler import DemoModel, classify, faces_markdown, info_markdown  # noqa: E402
+from demo.handler import DemoModel, classify, explain, faces_markdown, info_markdown  # noqa: E402
 from fercore.preprocess import ImageDecodeError  # noqa: E402
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.jpg"))
@@ -54,7 +55,14 @@ def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
             result = classify(upload_source(payload), model)
         except ImageDecodeError as e:
             raise gr.Error(str(e), print_exception=False) from None
-        return result.annotated, result.top, faces_markdown(result, TOP_K), info_markdown(result, model)
+        return (result.annotated, result.top, faces_markdown(result, TOP_K), info_markdown(result, model),
+                result.gallery(), [f.pixels for f in result.faces], None, "")
+
+    def heatmap(crops, evt: gr.SelectData):
+        if not crops or evt.index is None or not 0 <= evt.index < len(crops):
+            return None, ""
+        img, caption = explain(np.asarray(crops[evt.index], np.uint8), model)
+        return img, f"face {evt.index + 1}: {caption}"
 
     def stream(frame):
         if frame is None:
@@ -64,8 +72,9 @@ def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
 
     labels = ", ".join(model.predictor.labels)
     with gr.Blocks(title="Facial emotion recognition") as app:
-        gr.Markdown(f"# Facial emotion recognition\nONNX model on onnxruntime; faces found with OpenCV and "
-                    f"classified into: {labels}. A face crop with no detectable face is classified whole.")
+        gr.Markdown(f"# Facial emotion recognition\nONNX model on onnxruntime; faces found with YuNet, rotated "
+                    f"level, framed like FER2013 and classified into: {labels}. An image that is itself a face "
+                    f"crop is classified whole.")
         with gr.Tab("Photo or snapshot"):
             with gr.Row():
                 inp = gr.Image(sources=["upload", "webcam", "clipboard"], type="filepath", label="image")
@@ -75,8 +84,17 @@ def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
                 with gr.Column():
                     out_faces = gr.Markdown()
                     out_info = gr.Markdown()
+            with gr.Row():
+                gallery = gr.Gallery(label="what the model saw (aligned crops); select one for its heatmap",
+                                     columns=6, height=220, allow_preview=False)
+                with gr.Column():
+                    heat = gr.Image(label="occlusion sensitivity of the selected face", interactive=False,
+                                    height=220)
+                    heat_info = gr.Markdown()
+            crops = gr.State([])
             btn = gr.Button("Classify", variant="primary")
-            outputs = [out_img, out_label, out_faces, out_info]
+            outputs = [out_img, out_label, out_faces, out_info, gallery, crops, heat, heat_info]
+            gallery.select(heatmap, crops, [heat, heat_info], concurrency_limit=concurrency, api_name=False)
             btn.click(predict, inp, outputs, concurrency_limit=concurrency, api_name="predict", preprocess=False)
             inp.upload(predict, inp, outputs, concurrency_limit=concurrency, api_name=False, preprocess=False)
             if EXAMPLES:

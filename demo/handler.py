@@ -10,10 +10,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
-from fercore.analyze import FaceResult, analyze
+from fercore.analyze import FaceMode, FaceResult, analyze
 from fercore.faces import FaceDetector
+from fercore.occlusion import occlusion_map, overlay
 from fercore.predictor import Predictor, top_k
 from fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
 
@@ -21,20 +23,25 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "fer2013_cnn.on
 
 
 class DemoModel:
-    """The model, its face detector and the input limits, loaded once per process.
+    """The model, its face detector, the face options and the input limits, loaded once per process.
 
     Args:
         model_path: ONNX file exported by this project (labels come from its metadata).
         max_pixels: decompression-bomb guard for uploads (width x height).
+        faces: face mode (:mod:`fercore.analyze`; ``auto`` by default, as everywhere).
+        align: rotate faces level and frame them like FER2013 (False: the detector's box plus a margin).
+        face_threshold: YuNet score threshold 0..1.
 
     Raises:
-        FileNotFoundError, ValueError: see :class:`fercore.predictor.Predictor`.
+        FileNotFoundError, ValueError: see :class:`fercore.predictor.Predictor` and
+            :class:`fercore.faces.FaceDetector`.
     """
 
-    def __init__(self, model_path: str | Path = DEFAULT_MODEL, max_pixels: int = DEFAULT_MAX_PIXELS):
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL, max_pixels: int = DEFAULT_MAX_PIXELS,
+                 faces: FaceMode = "auto", align: bool = True, face_threshold: float = 0.8):
         self.predictor = Predictor(model_path)
-        self.detector = FaceDetector()
-        self.max_pixels = max_pixels
+        self.detector = FaceDetector(score_threshold=face_threshold)
+        self.max_pixels, self.faces, self.align = max_pixels, faces, align
 
 
 @dataclass(frozen=True)
@@ -42,9 +49,10 @@ class DemoResult:
     """What the UI shows for one image.
 
     Attributes:
-        faces: one :class:`FaceResult` per face (largest first), or one whole-image result.
-        path: ``"faces"`` when faces were detected, ``"whole image"`` otherwise.
-        annotated: RGB image with boxes and labels drawn.
+        faces: one :class:`FaceResult` per face (largest first), one whole-image result, or none.
+        path: ``"faces"`` when faces were detected, ``"whole image"`` when the image was classified whole
+            (a face crop), ``"no face"`` when a photo has none.
+        annotated: RGB image with numbered boxes, landmarks and labels drawn.
         ms: preprocessing + detection + inference time in milliseconds.
     """
 
@@ -54,50 +62,83 @@ class DemoResult:
     ms: float
 
     @property
-    def top(self) -> dict[str, float]:
-        """``{label: prob}`` of the largest face (or the whole image), for ``gr.Label``."""
-        return self.faces[0].probs
+    def top(self) -> dict[str, float] | None:
+        """``{label: prob}`` of the largest face (or the whole image), for ``gr.Label``; None without a face."""
+        return self.faces[0].probs if self.faces else None
+
+    def gallery(self, size: int = 144) -> list[tuple[Image.Image, str]]:
+        """The model inputs (aligned crops) upscaled to ``size`` px, captioned ``"<n>: <label> <p>"``."""
+        return [(Image.fromarray(f.pixels.squeeze()).resize((size, size), Image.Resampling.NEAREST),
+                 f"{i}: {f.label} {f.confidence:.0%} ({f.crop})") for i, f in enumerate(self.faces, start=1)]
 
 
 def classify(source: ImageSource, model: DemoModel) -> DemoResult:
-    """Detect faces in ``source`` and classify each; classify the whole image when none is found.
+    """Detect faces in ``source`` and classify each (``model.faces``, ``auto`` by default).
 
     Raises:
         fercore.ImageDecodeError: not an image, empty, corrupt or over ``model.max_pixels``.
     """
     t0 = time.perf_counter()
     image = open_image(source, max_pixels=model.max_pixels)
-    faces = analyze(image, model.predictor, model.detector, "all")
-    path = "faces" if faces else "whole image"
-    if not faces:
-        faces = analyze(image, model.predictor, None, "none")
+    faces = analyze(image, model.predictor, model.detector, model.faces, align=model.align)
+    path = "no face" if not faces else "whole image" if faces[0].box is None else "faces"
     ms = (time.perf_counter() - t0) * 1000
     return DemoResult(faces, path, annotate(image, faces), ms)
 
 
+def font_size(width: int, height: int) -> int:
+    """Label font size in pixels: 3% of the longer side, at least 12 px, so that it stays legible once the
+    UI scales the image to its panel (about 500-700 px wide)."""
+    return max(12, round(0.03 * max(width, height)))
+
+
 def annotate(image: Image.Image, faces: list[FaceResult]) -> Image.Image:
-    """A copy of ``image`` (RGB) with a numbered box and top-1 label per face."""
+    """A copy of ``image`` (RGB) with a numbered box, the landmarks and the top-1 label per face.
+
+    The label's font (Pillow's built-in scalable font) and the line width scale with the image; a face more
+    than three times narrower than its label gets only its number, which the table repeats.
+    """
     out = image.convert("RGB")
     draw = ImageDraw.Draw(out)
-    width = max(2, round(max(out.size) / 250))
+    size = font_size(*out.size)
+    font = ImageFont.load_default(size=size)
+    width = max(2, round(size / 8))
     for i, f in enumerate(faces, start=1):
         if f.box is None:
             continue
         b = f.box
         draw.rectangle((b.x, b.y, b.x + b.w, b.y + b.h), outline=(255, 64, 64), width=width)
+        dot = max(1.0, min(width, b.w / 25))
+        for x, y in ([] if f.landmarks is None else f.landmarks):
+            draw.ellipse((x - dot, y - dot, x + dot, y + dot), fill=(64, 255, 64))
         text = f"{i}: {f.label} {f.confidence:.0%}"
-        tx, ty = b.x, max(0, b.y - 14)
-        draw.rectangle(draw.textbbox((tx, ty), text), fill=(255, 64, 64))
-        draw.text((tx, ty), text, fill=(255, 255, 255))
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        if right - left > 3 * b.w:  # a small face: its number only (the table has the rest), so labels don't overlap
+            text = str(i)
+            left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        tx = min(max(0, b.x), max(0, out.width - (right - left) - 2 * width))
+        ty = b.y - (bottom - top) - 2 * width if b.y >= (bottom - top) + 2 * width else b.y + b.h
+        draw.rectangle((tx, ty, tx + right - left + 2 * width, ty + bottom + width), fill=(255, 64, 64))
+        draw.text((tx + width, ty), text, fill=(255, 255, 255), font=font)
     return out
+
+
+def explain(pixels: np.ndarray, model: DemoModel, grid: int = 8) -> tuple[Image.Image, str]:
+    """Occlusion-sensitivity heatmap of one face's model input (``FaceResult.pixels``, uint8 ``(H, W, C)``),
+    from :func:`fercore.occlusion.occlusion_map` (one onnxruntime batch of ``grid**2 + 1``), and a caption."""
+    drops, label = occlusion_map(model.predictor, pixels, grid)
+    return overlay(pixels, drops), (f"regions that raised (red) or lowered (blue) `{label}` "
+                                         f"({grid}x{grid} occlusion grid, largest drop {float(np.max(drops)):.2f})")
 
 
 def faces_markdown(result: DemoResult, k: int = 3) -> str:
     """A Markdown table: one row per face with its box and top-``k`` classes."""
-    rows = ["| face | box (x, y, w, h) | top classes |", "| --- | --- | --- |"]
+    rows = ["| face | box (x, y, w, h) | detector score | crop | top classes |", "| --- | --- | --- | --- | --- |"]
     for i, f in enumerate(result.faces, start=1):
         box = "whole image" if f.box is None else f"{f.box.x}, {f.box.y}, {f.box.w}, {f.box.h}"
-        rows.append(f"| {i} | {box} | " + ", ".join(f"{lab} {p:.1%}" for lab, p in top_k(f.probs, k)) + " |")
+        score = "" if f.score is None else f"{f.score:.2f}"
+        rows.append(f"| {i} | {box} | {score} | {f.crop} | "
+                    + ", ".join(f"{lab} {p:.1%}" for lab, p in top_k(f.probs, k)) + " |")
     return "\n".join(rows)
 
 
@@ -105,8 +146,9 @@ def info_markdown(result: DemoResult, model: DemoModel) -> str:
     """Model id, labels from the ONNX metadata, the path taken and the time spent."""
     p = model.predictor
     n = len(result.faces)
-    how = f"{n} face{'s' if n != 1 else ''} detected" if result.path == "faces" else \
-        "no face detected: classified the whole image as one face crop"
+    how = {"faces": f"{n} face{'s' if n != 1 else ''} detected",
+           "whole image": "the image is a face crop: classified whole",
+           "no face": "no face detected"}[result.path]
     version = p.metadata.get("model_version", "?")
     return (f"**{how}** in {result.ms:.1f} ms  \nmodel `{p.model_id}` (version {version}), "
             f"labels from its metadata: {', '.join(p.labels)}")

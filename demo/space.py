@@ -15,7 +15,7 @@ from pathlib import Path
 import gradio
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0", "opencv-python-headless>=4.8,<5"]
+REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0"]  # YuNet runs on onnxruntime: no OpenCV
 APP = '''"""Hugging Face Space entry point."""
 import os
 
@@ -42,7 +42,8 @@ license: mit
 ---
 
 Facial emotion recognition with an ONNX CNN trained on FER2013 (7 classes), served with onnxruntime.
-Faces are found with OpenCV's Haar cascade. Model card: `models/README.md`. For research and demos only.
+Faces are found with YuNet (vendored in `fercore/data/yunet/`, Apache-2.0) and aligned.
+Model card: `models/README.md`. For research and demos only.
 """
 
 

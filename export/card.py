@@ -1,109 +1,125 @@
-"""Write the model card (``models/README.md``) from the files a run and its export wrote.
+"""Model cards: ``<stem>.md`` beside each exported file, and the index of the shipped models (``models/README.md``).
 
-Every figure in the card is read from a JSON file written by a command
-(``training train``, ``training evaluate``, ``export``), and the card names them.
+Every figure in a card is read from the export report (``<stem>.export.json``,
+written by :func:`export.onnx_export.export_run`) and the member runs'
+``config.json`` / ``train_summary.json``; the card names them. Exporting one
+model never rewrites another model's card.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 
+from export.onnx_export import report_path
 from training.evaluate import format_report
-from training.train import hardware
 
-ARTIFACTS = {  # run file -> name beside the model
-    "metrics_test.json": "metrics_test.json",
-    "confusion_matrix_test.png": "confusion_matrix_test.png",
-    "curves.png": "training_curves.png",
-    "config.json": "training_config.json",
-    "train_summary.json": "train_summary.json",
-    "export_parity.json": "export_parity.json",
-    "history.csv": "history.csv",
-}
+TTA_TEXT = {"none": "centre crop only", "flip": "centre crop and its mirror image",
+            "tencrop": "ten crops (four corners and the centre, each also mirrored)"}
 
 
-def write_card(run: Path, onnx_path: Path, note: str = "") -> Path:
-    """Copy the run's metrics and plots next to ``onnx_path`` and render ``README.md`` there.
+def card_path(onnx_path: Path) -> Path:
+    """``<stem>.md`` beside ``onnx_path``."""
+    return Path(onnx_path).with_name(Path(onnx_path).name.removesuffix(".onnx") + ".md")
 
-    ``note`` (optional) is printed under the recipe, e.g. how an interrupted run was resumed.
+
+def _member_rows(report: dict) -> str:
+    rows = ["| member run | widths | parameters | input | epochs | s/epoch | best epoch (PublicTest top-1) | trained on |",
+            "| --- | --- | ---: | --- | ---: | ---: | --- | --- |"]
+    for run in map(Path, report["members"]):
+        cfg = json.loads((run / "config.json").read_text())
+        summ = json.loads((run / "train_summary.json").read_text()) if (run / "train_summary.json").exists() else {}
+        t, net = cfg["train"], cfg.get("network", {})
+        kd = f", distilled from `{Path(t['soft_labels']).name}`" if t.get("soft_labels") else ""
+        rows.append(
+            f"| `{run.name}` | {','.join(map(str, t['widths']))} | {summ.get('parameters', 0):,} | "
+            f"{'x'.join(map(str, net.get('input_shape', t['input_size'])[:2]))} | {summ.get('epochs_run', t['epochs'])} | "
+            f"{summ.get('seconds_per_epoch', 'n/a')} | {summ.get('best_epoch', 'n/a')} "
+            f"({summ.get('best_val_accuracy', float('nan')):.4f}) | {cfg.get('hardware', 'n/a')}{kd} |")
+    return "\n".join(rows)
+
+
+def _recipe(report: dict) -> str:
+    lines = []
+    for run in map(Path, report["members"]):
+        t = json.loads((run / "config.json").read_text())["train"]
+        kd = (f"; knowledge distillation (alpha {t['kd_alpha']}, T {t['kd_temperature']}) from `{t['soft_labels']}`"
+              if t.get("soft_labels") else "")
+        lines.append(
+            f"- `{run.name}`: {t['epochs']} epochs of {t['optimizer']} (peak LR {t['lr']}, weight decay "
+            f"{t['weight_decay']}, {t['schedule']} schedule, {t['warmup_steps']} warm-up steps), batch {t['batch_size']}, "
+            f"{t.get('precision', 'float32')}; augmentation: " + (
+                f"flip, rotation {t.get('rotation', 0.05)} turn, shift {t.get('shift', 0.1)}, zoom {t.get('zoom', 0.1)}, "
+                f"random erasing p {t.get('erasing', 0.0)}, random {t.get('crop') or 'full'}-px crops"
+                if t["augment"] else "none") + f"; dropout {t['block_dropout']}/{t['head_dropout']}; "
+            f"class weights `{t['class_weight']}`; label smoothing {t.get('label_smoothing', 0.0)}; seed {t['seed']}{kd}")
+    return "\n".join(lines)
+
+
+def write_card(onnx_path: Path, note: str = "") -> Path:
+    """Render ``<stem>.md`` for an exported file from its export report.
 
     Raises:
-        FileNotFoundError: the run was not evaluated on test (``make evaluate``).
+        FileNotFoundError: no export report beside ``onnx_path`` (run `make export`).
     """
-    run, onnx_path = Path(run), Path(onnx_path)
-    dest = onnx_path.parent
-    if not (run / "metrics_test.json").exists():
-        raise FileNotFoundError(f"{run / 'metrics_test.json'} not found: run `make evaluate` before the card")
-    for src, name in ARTIFACTS.items():
-        if (run / src).exists():
-            shutil.copyfile(run / src, dest / name)
-    m = json.loads((run / "metrics_test.json").read_text())
-    cfg = json.loads((run / "config.json").read_text())
-    summ = json.loads((run / "train_summary.json").read_text()) if (run / "train_summary.json").exists() else {}
-    par = json.loads((run / "export_parity.json").read_text())
-    t, labels = cfg["train"], cfg["data_config"]["labels"]
+    onnx_path = Path(onnx_path)
+    rp = report_path(onnx_path)
+    if not rp.exists():
+        raise FileNotFoundError(f"{rp} not found: run `make export` first")
+    r = json.loads(rp.read_text())
+    cfg0 = json.loads((Path(r["members"][0]) / "config.json").read_text())
+    labels, d = cfg0["data_config"]["labels"], cfg0["data_config"]
     sha = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
-    size_kb = onnx_path.stat().st_size / 1024
-    epochs = summ.get("epochs_run", t["epochs"])
-    minutes = summ.get("train_seconds", 0) / 60
+    test = r.get("test")
+    results = "Not measured on a test split." if not test else f"""**Top-1 accuracy {test['top1_accuracy']:.2%}, macro-F1 {test['macro_f1']:.3f}, ECE {test['ece']:.3f}**
+({test['ece_bins']} bins; majority-class baseline {test['majority_baseline']:.2%}), on {test['n']} test images.
+PrivateTest evaluations recorded in this folder so far: {r.get('privatetest_evaluations', 'n/a')}
+(`privatetest_evaluations.json` lists each: file, sha256, time, top-1, purpose).
+
+{format_report(test, labels)}
+
+![reliability diagram]({test['plots']['reliability']})
+![confusion matrix]({test['plots']['confusion']})"""
+    q = r.get("int8")
+    int8 = "" if not q else f"""
+Static INT8 twin `{Path(q['path']).name}` (QDQ, per-channel weights, {q['calibration_images']} calibration
+images): top-1 {q['top1_accuracy']:.2%}, macro-F1 {q['macro_f1']:.3f}, ECE {q['ece']:.3f}, top-1 agreement
+with fp32 {q['top1_agreement_with_fp32']:.2%}, {q['size_bytes'] / 1024:.0f} KiB; images/s at batch 256
+(side by side, this export): fp32 {q['images_per_second_batch256']['fp32']:,.0f}, INT8 {q['images_per_second_batch256']['int8']:,.0f}.
+"""
     text = f"""# Model card: `{onnx_path.name}`
 
-A VGG-style CNN (four blocks of two 3x3 conv + BatchNorm + ReLU, widths {', '.join(map(str, t['widths']))};
-global average pooling; dense {t['head_units']}) that classifies a face crop into one of {len(labels)}
-expressions: {', '.join(labels)}. {summ.get('parameters', 'n/a'):,} parameters. Exported to ONNX
-(opset {par['opset']}, BatchNorm folded into the convolutions) with tf2onnx.
+{len(r['members'])} VGG-style CNN{'s' if len(r['members']) > 1 else ''} (blocks of two 3x3 conv + BatchNorm + ReLU, global average
+pooling, a dense head) that classify a face crop into one of {len(labels)} expressions: {', '.join(labels)}.
+Test-time augmentation: {TTA_TEXT[r['tta']]}{f' of {r["crop"]}x{r["crop"]} crops' if r['crop'] else ''}; the probabilities are
+averaged over views{' and members' if len(r['members']) > 1 else ''}, then temperature-scaled (T = {r['temperature']:.4f},
+fitted on PublicTest), all inside the one ONNX graph (opset {r['opset']}, BatchNorm folded, tf2onnx).
 
 | | |
 | --- | --- |
-| file | `{onnx_path.name}`, {size_kb:.0f} KiB, sha256 `{sha}` |
-| input | `pixels`: float32 `(batch, {', '.join(map(str, cfg['data_config']['input_size']))}, {cfg['data_config']['channels']})`, NHWC, {'grayscale' if cfg['data_config']['channels'] == 1 else 'RGB'} pixel values 0..255 (the network rescales) |
-| output | `probs`: float32 `(batch, {len(labels)})` softmax probabilities in the order of the `labels` metadata |
-| preprocessing | `fercore.load_image`: decode, EXIF orientation, grayscale, bilinear resize to 48x48 |
-| metadata | `labels`, `input_size`, `channels`, `training_data`, `test_top1_accuracy`, `model_version`, `exported_at` (read them with `onnxruntime` `get_modelmeta()`) |
+| file | `{onnx_path.name}`, {onnx_path.stat().st_size / 1024:.0f} KiB, sha256 `{sha}` |
+| input | `pixels`: float32 `(batch, {', '.join(map(str, d['input_size']))}, {d['channels']})`, NHWC, pixel values 0..255 |
+| output | float32 `(batch, {len(labels)})` calibrated probabilities in the order of the `labels` metadata |
+| metadata | `labels`, `input_size`, `channels`, `members`, `tta`, `crop`, `temperature`, `val_top1_accuracy`, `test_top1_accuracy`, `test_ece`, `model_version`, `exported_at` |
 
 ## Data and protocol
 
-FER2013 (Goodfellow et al., 2013), the Kaggle image-folder copy described in `../shared/data/README.md`:
-Training ({cfg['counts'].get('train')} images) to fit, PublicTest ({cfg['counts'].get('val')}) to select the
-checkpoint (best val top-1), PrivateTest ({m['n']}) reported once. No test-time augmentation.
-The 314 PrivateTest images that also occur in Training/PublicTest (a known FER2013 artefact, counted in the
-data README) are kept, so the
-figure is comparable with published FER2013 numbers.
+FER2013 (Goodfellow et al., 2013): fit on Training, select each member's checkpoint and fit the temperature on
+PublicTest ({r['val']['n']} images; top-1 {r['val']['top1_accuracy']:.2%}, NLL {r['val']['nll']['before']:.3f} -> {r['val']['nll']['after']:.3f}
+nats with temperature scaling), report PrivateTest. Parity: Keras and onnxruntime agree on
+{r['parity']['top1_agreement']:.2%} of {r['parity']['n']} PublicTest top-1 labels, max |dp| {r['parity']['max_abs_diff']:.1e}.
 
-Recipe: {epochs} epochs of {t['optimizer']} (peak LR {t['lr']}, weight decay {t['weight_decay']},
-{t['schedule']} schedule with {t['warmup_steps']} warm-up steps), batch {t['batch_size']}, class weights
-`{t['class_weight']}`, {'augmentation (horizontal flip, rotation 0.05, shift 0.1, zoom 0.1) in the tf.data pipeline' if t['augment'] else 'no augmentation'},
-dropout {t['block_dropout']} per block and {t['head_dropout']} in the head, seed {t['seed']}.
-Best epoch: {summ.get('best_epoch', 'n/a')} (PublicTest top-1 {summ.get('best_val_accuracy', float('nan')):.4f}).
-Training took {minutes:.0f} minutes ({summ.get('seconds_per_epoch', 'n/a')} s/epoch) on {cfg.get('hardware') or hardware()},
-TensorFlow {cfg['tensorflow']}, Keras {cfg['keras']} (wall-clock time, including any other load on the machine).
+{_member_rows(r)}
+
+Recipe:
+{_recipe(r)}
 {note}
 
-## Results on PrivateTest
+## Results
 
-**Top-1 accuracy {m['top1_accuracy']:.2%}, macro-F1 {m['macro_f1']:.3f}** (majority-class baseline
-{m['majority_baseline']:.2%}). Anchors on the same split: the seed README 50%, deepface's model 57.4%,
-mini-Xception ~66% (figures quoted by the project's issue tracker, not re-measured here).
-
-{format_report(m, labels)}
-{_int8_rows(par, onnx_path, m)}
-
-![confusion matrix](confusion_matrix_test.png)
-
-Training curves (train accuracy is measured on augmented batches):
-
-![training curves](training_curves.png)
-
-Export parity: on {par['n']} real {par['parity_split']} images, Keras and onnxruntime agree on top-1 for
-{par['top1_agreement']:.2%} of them, max absolute probability difference {par['max_abs_diff']:.1e}.
-
-Reproduce: `make install data train export` (trains with the recipe above, writes `runs/fer2013/` and this
-folder). The figures come from `metrics_test.json`, `train_summary.json` and `export_parity.json` here;
-`make test` re-checks the PrivateTest top-1 of the shipped file against this card.
-
+{results}
+{int8}
 ## Intended use and limits
 
 - For research, education and demos of facial expression recognition. Not for decisions about people
@@ -116,24 +132,6 @@ folder). The figures come from `metrics_test.json`, `train_summary.json` and `ex
 - Data terms: FER2013 was released for the ICML 2013 challenge for research and non-commercial use; cite
   Goodfellow et al., "Challenges in Representation Learning: A report on three machine learning contests".
 """
-    card = dest / "README.md"
+    card = card_path(onnx_path)
     card.write_text(text)
     return card
-
-
-def _int8_rows(par: dict, onnx_path: Path, m: dict) -> str:
-    q = par.get("int8")
-    if not q:
-        return ""
-    q_path = onnx_path.with_suffix(".int8.onnx")
-    ips = q.get("images_per_second_batch256", {})
-    speed = {k: f"{v:,.0f} ({v / ips['fp32']:.2f}x)" for k, v in ips.items()} if ips else {}
-    return f"""
-Both shipped files, same split. Speed: images/s at batch 256 on {hardware()}, measured side by side by
-`make export` (onnxruntime CPU, default threads); `make bench` (`BENCHMARKS.md`) has latency and more.
-
-| file | weights | size | PrivateTest top-1 | macro-F1 | top-1 agreement with fp32 | images/s, batch 256 |
-| --- | --- | ---: | ---: | ---: | ---: | ---: |
-| `{onnx_path.name}` | fp32 | {onnx_path.stat().st_size / 1024:.0f} KiB | {m['top1_accuracy']:.2%} | {m['macro_f1']:.3f} | 100% | {speed.get('fp32', 'n/a')} |
-| `{q_path.name}` | static INT8 (QDQ, per-channel, {q['calibration_images']} calibration images) | {q['size_bytes'] / 1024:.0f} KiB | {q['top1_accuracy']:.2%} | {q['macro_f1']:.3f} | {q['top1_agreement_with_fp32']:.2%} | {speed.get('int8', 'n/a')} |
-"""

@@ -13,18 +13,19 @@ import numpy as np
 from training.model import build_model
 
 
-def fold_batchnorm(model: keras.Model, build_kwargs: dict) -> keras.Model:
+def fold_batchnorm(model: keras.Model, build_kwargs: dict, name: str = "fer_cnn") -> keras.Model:
     """Return an equivalent inference model without BatchNorm layers.
 
     Args:
         model: a trained model from :func:`training.model.build_model`.
         build_kwargs: the keyword arguments it was built with (``input_shape``,
             ``num_classes``, ``widths``, ...), ``batch_norm`` excluded.
+        name: the folded model's name.
 
     Raises:
         ValueError: a layer of the folded graph has no counterpart in ``model``.
     """
-    folded = build_model(**build_kwargs, batch_norm=False)
+    folded = build_model(**build_kwargs, batch_norm=False, name=name)
     src = {layer.name: layer for layer in model.layers}
     for layer in folded.layers:
         if not layer.weights:

@@ -19,7 +19,9 @@ import onnx
 from onnx import numpy_helper
 
 log = logging.getLogger(__name__)
-_PASS_THROUGH = ("Reshape", "Transpose")  # layout ops tf2onnx puts between the input and the first Conv
+# layout ops tf2onnx puts between the input and the first Conv, and the centre crop (Slice), which commutes
+# with a per-pixel scale
+_PASS_THROUGH = ("Reshape", "Transpose", "Slice")
 
 
 def _scalar(inits: dict[str, onnx.TensorProto], name: str) -> float | None:
@@ -41,8 +43,8 @@ def bypass(graph: onnx.GraphProto, node: onnx.NodeProto, source: str) -> None:
 def fold_input_scale(proto: onnx.ModelProto) -> bool:
     """Fold a leading ``x * s (+ 0)`` chain into the first Conv's weights, in place.
 
-    Recognised graph: input -> ``Mul``/``Add`` by scalar initializers -> optional
-    ``Reshape``/``Transpose`` -> ``Conv``. The ``Mul``/``Add`` nodes are removed and
+    Recognised graph: input -> optional ``Slice`` (a crop) -> ``Mul``/``Add`` by
+    scalar initializers -> optional ``Reshape``/``Transpose`` -> ``Conv``. The ``Mul``/``Add`` nodes are removed and
     the Conv weight ``W`` (float32 ``(out, in, kh, kw)``) becomes ``s * W``.
     Outputs change only by float rounding (max |dp| 2.1e-6 on the shipped model).
 

@@ -1,4 +1,4 @@
-"""Convert a trained run to ONNX: fold BatchNorm, tf2onnx, checker, metadata, parity."""
+"""Convert trained runs to one ONNX file: fold BatchNorm, tf2onnx, checker, metadata, parity, INT8."""
 
 from __future__ import annotations
 
@@ -12,13 +12,6 @@ import onnx
 from fercore import DataConfig
 
 DEFAULT_OPSET = 17  # tf2onnx 1.17 + TF 2.21 convert opsets 13-18 here; 19+ fail
-
-
-def build_kwargs(run_config: dict) -> dict:
-    """``build_model`` keyword arguments recorded in a run's ``config.json``."""
-    t, d = run_config["train"], DataConfig.from_json(run_config["data_config"])
-    return {"input_shape": d.input_shape, "num_classes": d.num_classes, "widths": tuple(t["widths"]),
-            "block_dropout": t["block_dropout"], "head_units": t["head_units"], "head_dropout": t["head_dropout"]}
 
 
 def to_onnx(model, config: DataConfig, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
@@ -67,136 +60,154 @@ def parity(keras_model, onnx_path: Path, x: np.ndarray) -> dict:
             "max_abs_diff": float(np.abs(ref - got).max())}
 
 
-def export_run(run: Path, out: Path, data: Path | None = None, opset: int = DEFAULT_OPSET,
-               version: str = "1", parity_split: str = "test", atol: float = 1e-4, int8: bool = True) -> dict:
-    """Export ``run/best.keras`` to ``out`` (ONNX) and check parity on real images.
+def report_path(onnx_path: Path) -> Path:
+    """``<stem>.export.json`` beside an exported file: everything the export measured (read by the card)."""
+    onnx_path = Path(onnx_path)
+    return onnx_path.with_name(onnx_path.name.removesuffix(".onnx") + ".export.json")
+
+
+def _splits(run_config: dict, data: Path | None):
+    from training.data import load_data
+
+    t = run_config["train"]
+    d = DataConfig.from_json(run_config["data_config"])
+    return load_data(Path(data or t["data"]), d.input_size, d.channels, t.get("val_fraction", 0.1), t.get("seed", 0))[1]
+
+
+def export_run(runs, out: Path, data: Path | None = None, opset: int = DEFAULT_OPSET, version: str = "1",
+               tta: str = "none", calibrate: bool = True, atol: float = 1e-4, int8: bool = True,
+               evaluate_test: bool = True) -> dict:
+    """Export one run, or several as an ensemble, to one ONNX file ``out``; check parity; measure it.
+
+    The graph (:func:`export.assemble.assemble`) averages the members'
+    probabilities over the test-time views ``tta`` and applies temperature
+    scaling fitted on PublicTest (the runs' val split). Parity: Keras (BatchNorm
+    unfolded) and onnxruntime must agree on every PublicTest top-1 with a max
+    absolute probability difference <= ``atol``. With ``evaluate_test`` and a
+    test split (PrivateTest), the file is measured there once (top-1, macro-F1,
+    ECE, reliability diagram, confusion matrix) and the evaluation is recorded in
+    the folder's ledger (:func:`export.evaluate.record_evaluation`).
 
     Metadata written: the data config (``labels``, ``input_size``, ``channels``,
-    ``color_mode``, ``pixel_range``, ``layout``), ``training_data``,
-    ``test_top1_accuracy`` / ``test_macro_f1`` (from ``run/metrics_test.json``
-    where present), ``model_version``, ``exported_at`` (UTC ISO 8601), ``opset``
-    and ``producer``.
-
-    With ``int8``, also writes ``<out stem>.int8.onnx`` with :func:`export_int8`.
+    ``color_mode``, ``pixel_range``, ``layout``), ``members``, ``tta``, ``crop``,
+    ``temperature``, ``val_top1_accuracy``, ``training_data``,
+    ``test_top1_accuracy`` / ``test_macro_f1`` / ``test_ece`` (where measured),
+    ``model_version``, ``exported_at`` (UTC ISO 8601), ``opset`` and ``producer``.
+    With ``int8``, also writes ``<stem>.int8.onnx`` (:func:`export_int8`).
 
     Returns:
-        the parity report plus ``onnx_path`` (and ``int8``).
+        the report also written to ``<stem>.export.json``.
 
     Raises:
-        FileNotFoundError: the run has no ``best.keras``.
+        FileNotFoundError: a run has no ``best.keras``.
+        ValueError: runs that cannot be averaged, or an unknown ``tta``.
         RuntimeError: parity failed (the file is removed).
     """
-    import keras
+    from export.assemble import assemble
+    from export.evaluate import measure, record_evaluation, write_plots
 
-    from export.fold import fold_batchnorm
-    from training.data import load_split
-
-    run, out = Path(run), Path(out)
-    if not (run / "best.keras").exists():
-        raise FileNotFoundError(f"{run / 'best.keras'} not found: run `make train` first")
-    run_cfg = json.loads((run / "config.json").read_text())
-    config = DataConfig.from_json(run_cfg["data_config"])
-    model = keras.models.load_model(run / "best.keras")
-    folded = fold_batchnorm(model, build_kwargs(run_cfg))
-    proto = to_onnx(folded, config, opset)
-    meta = config.to_metadata()
-    metrics_path = run / "metrics_test.json"
-    if metrics_path.exists():
-        m = json.loads(metrics_path.read_text())
-        meta.update({"test_top1_accuracy": f"{m['top1_accuracy']:.4f}", "test_macro_f1": f"{m['macro_f1']:.4f}",
-                     "test_split": f"{m['data']}/test ({m['n']} images)"})
+    runs = [Path(runs)] if isinstance(runs, (str, Path)) else [Path(r) for r in runs]
+    out = Path(out)
+    first = json.loads((runs[0] / "config.json").read_text()) if (runs[0] / "config.json").exists() else None
+    if first is None:
+        raise FileNotFoundError(f"{runs[0] / 'config.json'} not found: run `make train` first")
+    splits = _splits(first, data)
+    val = splits["val"]
+    a = assemble(runs, val.x, val.y, tta, calibrate)
+    proto = to_onnx(a.folded, a.config, opset)
+    meta = a.config.to_metadata()
     meta.update({
-        "training_data": f"{Path(run_cfg['train']['data']).name}: "
-                         + ", ".join(f"{k} {v}" for k, v in run_cfg["counts"].items()),
+        "members": json.dumps([r.name for r in runs]), "tta": a.tta, "crop": str(a.crop),
+        "temperature": f"{a.temperature:.4f}", "val_top1_accuracy": f"{a.val_top1:.4f}",
+        "training_data": f"{Path(first['train']['data']).name}: "
+                         + ", ".join(f"{k} {v}" for k, v in first["counts"].items()),
         "model_version": version, "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "opset": str(opset), "producer": "fer-toolkit export (tf2onnx, BatchNorm folded)",
     })
     set_metadata(proto, meta)
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(proto, out)
-
-    root = Path(data or run_cfg["train"]["data"])
-    split_dir = root / parity_split if (root / parity_split).is_dir() else root / "val"
-    split = load_split(split_dir, config, root)
-    report = parity(model, out, split.x)
-    if report["top1_agreement"] < 1.0 or report["max_abs_diff"] > atol:
+    check = parity(a.reference, out, val.x)
+    if check["top1_agreement"] < 1.0 or check["max_abs_diff"] > atol:
         out.unlink()
-        raise RuntimeError(f"parity failed on {report['n']} {split_dir.name} images: top-1 agreement "
-                           f"{report['top1_agreement']:.4%}, max |dp| {report['max_abs_diff']:.2e} > {atol}")
-    report.update({"onnx_path": str(out), "parity_split": split_dir.name, "opset": opset})
+        raise RuntimeError(f"parity failed on {check['n']} val images: top-1 agreement "
+                           f"{check['top1_agreement']:.4%}, max |dp| {check['max_abs_diff']:.2e} > {atol}")
+    report = {"onnx_path": str(out), "members": [str(r) for r in runs], "tta": a.tta, "crop": a.crop,
+              "temperature": a.temperature, "val": {"n": len(val), "top1_accuracy": a.val_top1, "nll": a.val_nll},
+              "parity": {**check, "split": "val"}, "opset": opset, "data": str(data or first["train"]["data"])}
+    if evaluate_test and "test" in splits:
+        test = splits["test"]
+        metrics, probs = measure(out, test.x, test.y)
+        prefix = out.with_name(out.name.removesuffix(".onnx"))
+        report["test"] = {**metrics, "plots": write_plots(probs, test.y, metrics, prefix, "test")}
+        report["privatetest_evaluations"] = record_evaluation(out, metrics, f"export of {out.name}")
+        set_metadata(proto, {"test_top1_accuracy": f"{metrics['top1_accuracy']:.4f}",
+                             "test_macro_f1": f"{metrics['macro_f1']:.4f}", "test_ece": f"{metrics['ece']:.4f}",
+                             "test_split": f"test ({metrics['n']} images)"})
+        onnx.save(proto, out)
     if int8:
-        report["int8"] = export_int8(out, root, split_dir.name)
-    (run / "export_parity.json").write_text(json.dumps(report, indent=2))
+        report["int8"] = export_int8(out, splits["train"].x, splits.get("test", val))
+    report_path(out).write_text(json.dumps(report, indent=2))
     return report
 
 
-def requantize_run(run: Path, fp32: Path, data: Path | None = None) -> dict:
-    """Re-write only the INT8 model of an existing export and record it in ``run/export_parity.json``.
+def requantize(fp32: Path, data: Path | None = None) -> dict:
+    """Re-write only the INT8 model of an existing export and record it in ``<stem>.export.json``.
 
-    Runs :func:`export_int8` on ``fp32`` with the run's data folder (or ``data``)
-    and the split the fp32 parity check used; the fp32 file is not touched.
-
-    Returns:
-        the updated parity report.
+    Needs no TensorFlow: the data come from the export report (or ``data``).
 
     Raises:
-        FileNotFoundError: ``fp32`` or ``run/export_parity.json`` is missing.
+        FileNotFoundError: ``fp32`` or its export report is missing.
     """
-    run, fp32 = Path(run), Path(fp32)
-    for needed in (fp32, run / "export_parity.json"):
+    from training.data import load_data
+
+    fp32 = Path(fp32)
+    for needed in (fp32, report_path(fp32)):
         if not needed.is_file():
             raise FileNotFoundError(f"{needed} not found: run `make export` first")
-    report = json.loads((run / "export_parity.json").read_text())
-    root = Path(data or json.loads((run / "config.json").read_text())["train"]["data"])
-    report["int8"] = export_int8(fp32, root, report["parity_split"])
-    (run / "export_parity.json").write_text(json.dumps(report, indent=2))
+    report = json.loads(report_path(fp32).read_text())
+    from fercore.predictor import Predictor
+
+    config = Predictor(fp32).config
+    splits = load_data(Path(data or report["data"]), config.input_size, config.channels)[1]
+    report["int8"] = export_int8(fp32, splits["train"].x, splits.get("test", splits["val"]))
+    report_path(fp32).write_text(json.dumps(report, indent=2))
     return report
 
 
-def export_int8(fp32: Path, data: Path, split_name: str = "test", n_calib: int = 500) -> dict:
+def export_int8(fp32: Path, train_x: np.ndarray, split, n_calib: int = 500) -> dict:
     """Write ``<fp32 stem>.int8.onnx`` (static QDQ, :mod:`export.quantize`) and measure it against ``fp32``.
-
-    Needs no TensorFlow: the data config comes from the fp32 file's metadata.
 
     Args:
         fp32: an ONNX file written by :func:`export_run`.
-        data: a folder tree with ``train/`` (calibration: ``n_calib`` images drawn
-            with seed 0) and ``split_name/`` (evaluation).
+        train_x: uint8 ``(N, H, W, C)`` training images; ``n_calib`` of them (seed 0) calibrate.
+        split: the :class:`training.data.Split` to measure on (PrivateTest where present).
 
     Returns:
-        ``{"path", "split", "n", "top1_accuracy", "macro_f1", "fp32_top1_accuracy",
+        ``{"path", "n", "top1_accuracy", "macro_f1", "ece", "fp32_top1_accuracy",
         "top1_agreement_with_fp32", "calibration_images", "size_bytes",
         "images_per_second_batch256": {"fp32", "int8"}}`` (throughput measured side by
         side on 256 split images, best of 5 interleaved rounds, onnxruntime's default
-        threads); the top-1 and macro-F1 go into the INT8 file's metadata when the
-        split is ``test``.
-
-    Raises:
-        training.data.DataError: a split folder is missing or empty.
+        threads); top-1, macro-F1 and ECE go into the INT8 file's metadata.
     """
+    from export.evaluate import measure
     from export.quantize import quantize_int8
     from fercore.predictor import Predictor
-    from training.data import load_split
-    from training.metrics import classification_metrics
 
-    fp32, data = Path(fp32), Path(data)
+    fp32 = Path(fp32)
     ref = Predictor(fp32)
-    config = ref.config
-    split = load_split(data / split_name, config, data)
-    train = load_split(data / "train", config, data)
-    idx = np.sort(np.random.default_rng(0).choice(len(train), size=min(n_calib, len(train)), replace=False))
-    path = quantize_int8(fp32, fp32.with_suffix(".int8.onnx"), train.x[idx])
+    idx = np.sort(np.random.default_rng(0).choice(len(train_x), size=min(n_calib, len(train_x)), replace=False))
+    path = quantize_int8(fp32, fp32.with_name(fp32.name.removesuffix(".onnx") + ".int8.onnx"), train_x[idx])
     q = Predictor(path)
-    probs8 = q.predict(split.x)
-    p32, p8 = ref.predict(split.x).argmax(1), probs8.argmax(1)
-    top1 = float((p8 == split.y).mean())
-    macro_f1 = classification_metrics(split.y, probs8, config.labels)["macro_f1"]
+    m, probs8 = measure(path, split.x, split.y)
+    p32 = ref.predict(split.x).argmax(1)
     proto = onnx.load(path)
-    set_metadata(proto, {"test_top1_accuracy": f"{top1:.4f}", "test_macro_f1": f"{macro_f1:.4f}"}
-                 if split_name == "test" else {})
+    set_metadata(proto, {"test_top1_accuracy": f"{m['top1_accuracy']:.4f}", "test_macro_f1": f"{m['macro_f1']:.4f}",
+                         "test_ece": f"{m['ece']:.4f}"})
     onnx.save(proto, path)
-    return {"path": str(path), "split": split_name, "n": int(len(split)), "top1_accuracy": top1, "macro_f1": macro_f1,
-            "fp32_top1_accuracy": float((p32 == split.y).mean()), "top1_agreement_with_fp32": float((p8 == p32).mean()),
+    return {"path": str(path), "n": int(len(split)), "top1_accuracy": m["top1_accuracy"], "macro_f1": m["macro_f1"],
+            "ece": m["ece"], "fp32_top1_accuracy": float((p32 == split.y).mean()),
+            "top1_agreement_with_fp32": float((probs8.argmax(1) == p32).mean()),
             "calibration_images": int(len(idx)), "size_bytes": path.stat().st_size,
             "images_per_second_batch256": _side_by_side_throughput({"fp32": ref, "int8": q}, split.x[:256])}
 

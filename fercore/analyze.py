@@ -1,4 +1,14 @@
-"""From a decoded image to per-face class probabilities (shared by the demo and the workers)."""
+"""From a decoded image to per-face class probabilities: the one analysis path of the demo, the workers and the CLI.
+
+Face modes:
+
+- ``auto`` (the default everywhere): detect faces and classify each; an image that is itself a face crop
+  is classified whole: one at most twice the model's input size (FER2013's 48x48 crops: not even detected),
+  one whose largest face covers at least 40% of it, or one with no face found and at most 4 times the input
+  size. Any other image without a face gives no result (a ``no_face`` row).
+- ``largest`` / ``all``: detect and classify the largest / every face; none found gives no result.
+- ``none``: classify the whole image.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +18,43 @@ from typing import Literal
 import numpy as np
 from PIL import Image
 
-from fercore.faces import Box, FaceDetector
+from fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmarks
+from fercore.faces import Box, Face, FaceDetector
 from fercore.predictor import Predictor
 
-FaceMode = Literal["none", "largest", "all"]
-FACE_MARGIN = 0.1  # each side, as a fraction of the detected box: Haar boxes are tighter than FER2013 crops
+FaceMode = Literal["auto", "largest", "all", "none"]
+FACE_MODES: tuple[str, ...] = ("auto", "largest", "all", "none")
+FACE_MARGIN = 0.1  # each side, as a fraction of the box, for unaligned (--no-align) crops
+#: ``auto``: an image is a face crop when its largest face covers at least this fraction of it. YuNet's box
+#: covers >= 51% of 95% of FER2013 Training crops (``python -m bench.alignment``).
+FACE_LIKE_FRACTION = 0.4
+#: ``auto``: an image with no face found is classified whole when its longer side is at most this many times
+#: the model's input side (a small crop rather than a photo).
+SMALL_FACTOR = 4
+#: ``auto``: an image no larger than this many times the model's input side is a crop (FER2013's own 48x48
+#: images) and is classified whole without detection.
+CROP_FACTOR = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FaceResult:
-    """One classified region: a detected face (``box``) or the whole image (``box`` is None)."""
+    """One classified region.
+
+    Attributes:
+        box: the detected face's box, or None when the whole image was classified.
+        probs: ``{label: probability}`` in the model's label order.
+        score: detector score 0..1 (None for a whole image).
+        landmarks: ``(5, 2)`` float32 pixels (see :class:`fercore.faces.Face`) or None.
+        crop: ``aligned`` (rotated level and framed like FER2013), ``box`` (the box plus a margin) or ``whole``.
+        pixels: the model's input for this region, uint8 ``(H, W, C)``.
+    """
 
     box: Box | None
     probs: dict[str, float]
+    score: float | None = None
+    landmarks: np.ndarray | None = None
+    crop: str = "whole"
+    pixels: np.ndarray | None = None
 
     @property
     def label(self) -> str:
@@ -33,32 +67,68 @@ class FaceResult:
         return self.probs[self.label]
 
 
+def is_face_crop(image: Image.Image, faces: list[Face], input_size: tuple[int, int]) -> bool:
+    """``auto``'s test: is ``image`` itself a face crop (to classify whole) rather than a photo?"""
+    if max(image.size) <= CROP_FACTOR * max(input_size):
+        return True
+    if faces:
+        return faces[0].box.area >= FACE_LIKE_FRACTION * image.width * image.height
+    return max(image.size) <= SMALL_FACTOR * max(input_size)
+
+
+def face_input(image: Image.Image, face: Face, predictor: Predictor, detector: FaceDetector | None = None,
+               align: bool = True, zoom: float = DEFAULT_ZOOM,
+               margin: float = FACE_MARGIN) -> tuple[np.ndarray, str, np.ndarray | None]:
+    """The model input for one face, uint8 ``(H, W, C)``, how it was cropped (``aligned`` or ``box``) and the
+    landmarks used (re-measured upright by :func:`fercore.align.refine_landmarks` when ``detector`` is given)."""
+    h, w = predictor.config.input_size
+    if align and face.landmarks is not None:
+        marks = face.landmarks if detector is None else refine_landmarks(image, face.landmarks, detector)
+        return predictor.preprocess(aligned_crop(image, marks, (w, h), zoom)), "aligned", marks
+    return predictor.preprocess(image.crop(face.box.expand(margin, image.width, image.height))), "box", face.landmarks
+
+
 def analyze(image: Image.Image, predictor: Predictor, detector: FaceDetector | None,
-            faces: FaceMode = "all", margin: float = FACE_MARGIN) -> list[FaceResult]:
-    """Classify the faces in ``image`` (or the image itself).
+            faces: FaceMode = "auto", align: bool = True, zoom: float = DEFAULT_ZOOM,
+            margin: float = FACE_MARGIN, score_threshold: float | None = None) -> list[FaceResult]:
+    """Classify the faces in ``image`` (or the image itself); see the module docstring for the modes.
 
     Args:
         image: a decoded Pillow image, EXIF orientation already applied
             (:func:`fercore.preprocess.open_image`).
-        faces: ``none`` classifies the whole image; ``largest`` / ``all`` detect
-            faces and classify the largest / every one, each cropped with ``margin``.
+        detector: needed unless ``faces`` is ``none``; its threshold and input scale apply.
+        align: rotate each face level and frame it like FER2013 (:mod:`fercore.align`); False crops the
+            detector's box grown by ``margin`` on each side (``--no-align``).
+        zoom: framing around the FER2013 template (1 = as measured on FER2013).
+        score_threshold: detector score threshold 0..1 for this call (None: the detector's own).
 
     Returns:
-        ``[]`` when faces are requested and none is found; otherwise one
-        :class:`FaceResult` per region, largest face first.
+        ``[]`` when faces are requested and none is found (nor, in ``auto``, is the image a face crop);
+        otherwise one :class:`FaceResult` per region, largest face first.
 
     Raises:
-        ValueError: ``faces`` is not none/largest/all, or a detector is needed and missing.
+        ValueError: unknown ``faces`` mode, or a detector is needed and missing.
     """
+    if faces not in FACE_MODES:
+        raise ValueError(f"faces must be one of {', '.join(FACE_MODES)}, got {faces!r}")
     if faces == "none":
-        return [FaceResult(None, predictor.to_dicts(predictor.predict(predictor.preprocess(image)))[0])]
-    if faces not in ("largest", "all"):
-        raise ValueError(f"faces must be none, largest or all, got {faces!r}")
+        return [_whole(image, predictor)]
     if detector is None:
         raise ValueError("face detection needs a FaceDetector")
-    boxes = detector.detect(image)[: 1 if faces == "largest" else None]
-    if not boxes:
+    size = predictor.config.input_size
+    if faces == "auto" and is_face_crop(image, [], size) and max(image.size) <= CROP_FACTOR * max(size):
+        return [_whole(image, predictor)]
+    found = detector.detect(image, score_threshold)
+    if faces == "auto" and is_face_crop(image, found, size):
+        return [_whole(image, predictor)]
+    found = found[: 1 if faces == "largest" else None]
+    if not found:
         return []
-    crops = [predictor.preprocess(image.crop(b.expand(margin, image.width, image.height))) for b in boxes]
-    probs = predictor.to_dicts(predictor.predict(np.stack(crops)))
-    return [FaceResult(b, p) for b, p in zip(boxes, probs)]
+    inputs = [face_input(image, f, predictor, detector, align, zoom, margin) for f in found]
+    probs = predictor.to_dicts(predictor.predict(np.stack([x for x, _, _ in inputs])))
+    return [FaceResult(f.box, p, f.score, marks, how, x) for f, p, (x, how, marks) in zip(found, probs, inputs)]
+
+
+def _whole(image: Image.Image, predictor: Predictor) -> FaceResult:
+    x = predictor.preprocess(image)
+    return FaceResult(None, predictor.to_dicts(predictor.predict(x))[0], crop="whole", pixels=x)

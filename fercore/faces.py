@@ -1,19 +1,25 @@
-"""Face detection with OpenCV's Haar cascade and crops with a margin.
+"""Face detection with YuNet (Wu, Peng & Yu 2023) on onnxruntime: boxes, five landmarks and a score.
 
-The cascade file ships inside the ``opencv-python(-headless)`` wheel
-(``cv2.data.haarcascades``), so detection works offline. OpenCV is imported
-lazily: it is in the ``demo`` and ``worker`` extras, not in the core.
+The model file is vendored in ``fercore/data/yunet/`` (licence and provenance
+there) and installed with the package: nothing is downloaded at run time, and
+OpenCV is not needed. The output decoding follows OpenCV's ``FaceDetectorYN``
+(``modules/objdetect/src/face_detect.cpp``, 2023mar model): per stride 8/16/32,
+score = sqrt(cls x obj), box centre = (cell + offset) x stride, size =
+exp(log-size) x stride, landmarks = (cell + offset) x stride, then NMS.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 from PIL import Image
 
-CASCADE = "haarcascade_frontalface_default.xml"
+YUNET_PATH = Path(__file__).resolve().parent / "data" / "yunet" / "yunet_s_dynamic.onnx"
+YUNET_SHA256 = "daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3"
+STRIDES = (8, 16, 32)
 
 
 @dataclass(frozen=True)
@@ -37,55 +43,123 @@ class Box:
                 min(height, self.y + self.h + dy))
 
 
-class FaceDetector:
-    """Frontal-face detector (Viola & Jones 2001 Haar cascade, OpenCV's pretrained model).
+@dataclass(frozen=True)
+class Face:
+    """One detected face.
 
-    Large images are downscaled to ``max_side`` pixels for detection and the
-    boxes scaled back. Thread-safe: each thread gets its own cascade object.
-
-    Args:
-        max_side: longest side (pixels) the detector works at.
-        min_size_frac: smallest face, as a fraction of the shorter image side.
-        min_neighbors: OpenCV ``minNeighbors`` (higher = fewer false positives).
-        scale_factor: OpenCV ``scaleFactor`` between pyramid levels (1.2 ran ~1.7x
-            faster than 1.1 on a 640x480 photo here and found the same faces).
-
-    Raises:
-        ImportError: OpenCV is not installed (``pip install .[demo]`` or ``.[worker]``).
+    Attributes:
+        box: the detector's box, pixels of the input image.
+        landmarks: ``(5, 2)`` float32 ``(x, y)`` pixels: right eye, left eye, nose tip, right and left mouth
+            corner (the subject's right eye is on the image's left); None when a detector gives none.
+        score: detector confidence, 0..1.
     """
 
-    def __init__(self, max_side: int = 480, min_size_frac: float = 0.08, min_neighbors: int = 8,
-                 scale_factor: float = 1.2):
-        import cv2
+    box: Box
+    landmarks: np.ndarray | None
+    score: float
 
-        self._cv2 = cv2
-        self.path = cv2.data.haarcascades + CASCADE
-        self.max_side, self.min_size_frac, self.min_neighbors = max_side, min_size_frac, min_neighbors
-        self.scale_factor = scale_factor
-        self._local = threading.local()
 
-    def _cascade(self):
-        if not hasattr(self._local, "cascade"):
-            cascade = self._cv2.CascadeClassifier(self.path)
-            if cascade.empty():
-                raise RuntimeError(f"could not load the OpenCV cascade {self.path}")
-            self._local.cascade = cascade
-        return self._local.cascade
+def nms(boxes: np.ndarray, scores: np.ndarray, iou: float) -> list[int]:
+    """Greedy non-maximum suppression; ``boxes`` is ``(N, 4)`` ``x1, y1, x2, y2``. Returns kept indices, best first."""
+    order, keep = np.argsort(-scores), []
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    while order.size:
+        i, rest = order[0], order[1:]
+        keep.append(int(i))
+        xx1, yy1 = np.maximum(boxes[i, 0], boxes[rest, 0]), np.maximum(boxes[i, 1], boxes[rest, 1])
+        xx2, yy2 = np.minimum(boxes[i, 2], boxes[rest, 2]), np.minimum(boxes[i, 3], boxes[rest, 3])
+        inter = np.clip(xx2 - xx1, 0, None) * np.clip(yy2 - yy1, 0, None)
+        order = rest[inter / (area[i] + area[rest] - inter + 1e-9) <= iou]
+    return keep
 
-    def detect(self, image: Image.Image) -> list[Box]:
-        """Faces in ``image`` (any mode), largest first.
+
+class FaceDetector:
+    """YuNet face detector on onnxruntime (thread-safe; create once per process).
+
+    Args:
+        score_threshold: keep faces scoring at least this (0..1). 0.8 separates real faces (>= 0.84) from
+            the worst false positive measured (0.758), see ``fercore/data/yunet/README.md`` and BENCHMARKS.md.
+        upscale: the detector sees the image resized by this factor. At 1.0 YuNet found every face of
+            24 px and more and 62% of 20-px faces in a 2048x1536 photo; 1.25 found 88% of 20-px faces at
+            ~2x the time (BENCHMARKS.md, section 5) ...
+        max_input_pixels: ... unless that exceeds this many pixels; then the scale is lowered to fit (a
+            very large photo is downscaled; boxes are always mapped back to the image's pixels).
+        min_side: images whose shorter side is below this are upscaled to it (small crops with a face filling
+            them), whatever ``upscale`` says.
+        nms_iou: IoU above which the lower-scoring of two boxes is dropped.
+        intra_op_threads: onnxruntime threads (0 = one per core). 1 by default: on a 640x480 photo one thread
+            took 7.7 ms and all (2) threads 13.4 ms on the 2-core machine of BENCHMARKS.md (section 5), and
+            the demo and the workers run several requests or processes at once anyway.
+        model_path: the ONNX file (default: the vendored one).
+
+    Raises:
+        FileNotFoundError: the model file is missing.
+    """
+
+    def __init__(self, score_threshold: float = 0.8, upscale: float = 1.0, max_input_pixels: int = 8_000_000,
+                 min_side: int = 160, nms_iou: float = 0.3, intra_op_threads: int = 1,
+                 model_path: str | Path = YUNET_PATH):
+        if not 0.0 <= score_threshold <= 1.0:
+            raise ValueError(f"score threshold must be within 0..1, got {score_threshold}")
+        if not Path(model_path).is_file():
+            raise FileNotFoundError(f"face detector model not found: {model_path}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = intra_op_threads
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.outputs = [f"{k}_{s}" for k in ("cls", "obj", "bbox", "kps") for s in STRIDES]
+        self.score_threshold, self.upscale, self.max_input_pixels = score_threshold, upscale, max_input_pixels
+        self.min_side, self.nms_iou = min_side, nms_iou
+
+    def scale(self, width: int, height: int) -> float:
+        """The factor the image is resized by for detection (see the class's arguments)."""
+        fit = min(self.upscale, (self.max_input_pixels / (width * height)) ** 0.5)
+        return max(fit, self.min_side / min(width, height))
+
+    def detect(self, image: Image.Image, score_threshold: float | None = None) -> list[Face]:
+        """Faces in ``image`` (any Pillow mode), largest first.
+
+        Args:
+            score_threshold: overrides the detector's threshold for this call.
 
         Returns:
-            list of :class:`Box` in the input image's pixel coordinates (may be empty).
+            list of :class:`Face` in the input image's pixel coordinates (may be empty).
         """
-        gray = image.convert("L")
-        scale = min(1.0, self.max_side / max(gray.size))
-        if scale < 1.0:
-            gray = gray.resize((max(1, round(gray.width * scale)), max(1, round(gray.height * scale))),
-                               Image.Resampling.BILINEAR)
-        arr = np.asarray(gray)
-        side = max(20, int(min(arr.shape) * self.min_size_frac))
-        found = self._cascade().detectMultiScale(arr, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
-                                                 minSize=(side, side))
-        boxes = [Box(*(int(round(v / scale)) for v in b)) for b in np.asarray(found).reshape(-1, 4)]
-        return sorted(boxes, key=lambda b: -b.area)
+        thr = self.score_threshold if score_threshold is None else score_threshold
+        scale = self.scale(*image.size)
+        rgb = image.convert("RGB")
+        if scale != 1.0:
+            rgb = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))),
+                             Image.Resampling.BILINEAR)
+        w, h = rgb.size
+        pw, ph = -(-w // 32) * 32, -(-h // 32) * 32
+        x = np.zeros((1, 3, ph, pw), np.float32)
+        x[0, :, :h, :w] = np.asarray(rgb, np.float32)[:, :, ::-1].transpose(2, 0, 1)  # RGB -> BGR, HWC -> CHW
+        out = dict(zip(self.outputs, self.session.run(self.outputs, {self.input_name: x})))
+        boxes, kps, scores = [], [], []
+        for s in STRIDES:
+            cols = pw // s
+            score = np.sqrt(np.clip(out[f"cls_{s}"][0, :, 0], 0, 1) * np.clip(out[f"obj_{s}"][0, :, 0], 0, 1))
+            keep = np.nonzero(score >= thr)[0]
+            if not keep.size:
+                continue
+            cx, cy = (keep % cols).astype(np.float32), (keep // cols).astype(np.float32)
+            b, k = out[f"bbox_{s}"][0, keep], out[f"kps_{s}"][0, keep].reshape(-1, 5, 2)
+            ctr_x, ctr_y = (cx + b[:, 0]) * s, (cy + b[:, 1]) * s
+            bw, bh = np.exp(b[:, 2]) * s, np.exp(b[:, 3]) * s
+            boxes.append(np.stack([ctr_x - bw / 2, ctr_y - bh / 2, ctr_x + bw / 2, ctr_y + bh / 2], 1))
+            kps.append(np.stack([(k[:, :, 0] + cx[:, None]) * s, (k[:, :, 1] + cy[:, None]) * s], 2))
+            scores.append(score[keep])
+        if not scores:
+            return []
+        boxes, kps, scores = np.concatenate(boxes) / scale, np.concatenate(kps) / scale, np.concatenate(scores)
+        faces = []
+        for i in nms(boxes, scores, self.nms_iou):
+            x1, y1 = max(0.0, boxes[i, 0]), max(0.0, boxes[i, 1])
+            x2, y2 = min(float(image.width), boxes[i, 2]), min(float(image.height), boxes[i, 3])
+            if x2 - x1 < 2 or y2 - y1 < 2:
+                continue
+            box = Box(round(x1), round(y1), round(x2 - x1), round(y2 - y1))
+            faces.append(Face(box, kps[i].astype(np.float32), float(scores[i])))
+        return sorted(faces, key=lambda f: -f.box.area)

@@ -47,7 +47,7 @@ def test_samples_give_probabilities_for_every_label(model):
 
 
 def test_real_photo_finds_a_face(model):
-    from demo.handler import classify, faces_markdown, info_markdown
+    from demo.handler import classify, explain, faces_markdown, font_size, info_markdown
 
     r = classify(ASTRONAUT, model)
     assert r.path == "faces" and len(r.faces) >= 1
@@ -55,6 +55,16 @@ def test_real_photo_finds_a_face(model):
     assert 100 < b.x < 300 and 0 < b.y < 200 and 50 < b.w < 200  # Eileen Collins' face in the 512x512 photo
     assert r.annotated.size == (512, 512)
     assert "| 1 |" in faces_markdown(r) and model.predictor.model_id in info_markdown(r, model)
+    [(crop, caption)] = r.gallery()
+    assert caption.startswith(f"1: {r.faces[0].label}") and "aligned" in caption and crop.size == (144, 144)
+    heat, text = explain(r.faces[0].pixels, model)
+    assert heat.size == (192, 192) and f"`{r.faces[0].label}`" in text
+    # the label font grows with the image: 3% of the longer side (30 px on a 995x960 photo), at least 12 px
+    assert font_size(995, 960) == 30 and font_size(4000, 3000) == 120 and font_size(48, 48) == 12
+    big = classify(np.asarray(Image.open(ASTRONAUT).resize((2048, 2048))), model)
+    red = np.all(np.asarray(big.annotated) == (255, 64, 64), axis=-1)  # the label's background
+    rows = np.nonzero(red[:, big.faces[0].box.x + big.faces[0].box.w // 2])[0]
+    assert rows.size > font_size(2048, 2048)  # a label band at least a font size tall above the box
 
 
 def test_two_faces_are_both_reported(model):
@@ -129,30 +139,41 @@ def test_launched_app_with_gradio_client(server, tmp_path):
     from gradio_client import Client, handle_file
 
     client = Client(server, verbose=False)
-    _, label, faces, info = client.predict(handle_file(str(ASTRONAUT)), api_name="/predict")
+    _, label, faces, info, gallery, *_ = client.predict(handle_file(str(ASTRONAUT)), api_name="/predict")
     assert label["label"] in {c["label"] for c in label["confidences"]}
-    assert "1 face detected" in info and "| 1 |" in faces
+    assert "1 face detected" in info and "| 1 |" in faces and "| aligned |" in faces
+    assert len(gallery) == 1 and gallery[0]["caption"].startswith(f"1: {label['label']}")
     bad = tmp_path / "notes.jpg"
     bad.write_text("this is not a picture")
     with pytest.raises(Exception, match="not a readable image"):
         client.predict(handle_file(str(bad)), api_name="/predict")
-    _, label, _, _ = client.predict(handle_file(str(ASTRONAUT)), api_name="/predict")  # still serving
+    label = client.predict(handle_file(str(ASTRONAUT)), api_name="/predict")[1]  # still serving
     assert label["label"]
 
 
-def test_browser_upload_shows_label(server, tmp_path):
+def test_browser_upload_of_a_group_photo_numbers_every_face(server, tmp_path, fer):
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import expect, sync_playwright
 
+    from fercore.faces import FaceDetector
+    from tests.test_faces import clear_fer_faces, group_photo
+
+    photo, truth = group_photo(clear_fer_faces(fer, FaceDetector()))
+    path = tmp_path / "group.jpg"
+    photo.save(path, quality=92)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(chromium),
                                      args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(server)
-        page.locator("input[type=file]").first.set_input_files(str(ASTRONAUT))
-        expect(page.get_by_text("1 face detected")).to_be_visible(timeout=60_000)
+        page.locator("input[type=file]").first.set_input_files(str(path))
+        expect(page.get_by_text(f"{len(truth)} faces detected")).to_be_visible(timeout=60_000)
+        table = page.locator("table").filter(has_text="detector score")
+        for n in range(1, len(truth) + 1):
+            expect(table.get_by_role("cell", name=str(n), exact=True)).to_be_visible()
+        expect(page.get_by_text(f"{len(truth)}: ").first).to_be_attached()  # the gallery's last caption
         page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
         browser.close()
     assert (tmp_path / "demo.png").stat().st_size > 10_000
@@ -199,8 +220,8 @@ def test_space_folder_installs_and_starts(tmp_path):
         wait_for(f"http://127.0.0.1:{port}/", proc)
         from gradio_client import Client, handle_file
 
-        _, label, _, _ = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
-            handle_file(str(ASTRONAUT)), api_name="/predict")
+        label = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            handle_file(str(ASTRONAUT)), api_name="/predict")[1]
         assert label["label"]
         tf = subprocess.run([str(py), "-c", "import tensorflow"], capture_output=True)
         assert tf.returncode != 0, "the Space venv must not have TensorFlow"

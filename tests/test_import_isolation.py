@@ -17,3 +17,14 @@ def test_core_predictor_does_not_import_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"imported: {out.stdout}"
+
+
+def test_serving_runs_face_detection_without_opencv():
+    code = (
+        "import sys, fercore.analyze, fercore.faces, fercore.align, fercore.occlusion, demo.handler, worker.scoring\n"
+        "from PIL import Image\n"
+        f"fercore.faces.FaceDetector().detect(Image.open({str(ROOT / 'demo' / 'examples' / 'astronaut.jpg')!r}))\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('cv2', 'tensorflow', 'keras'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported: {out.stdout}"

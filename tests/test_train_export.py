@@ -41,28 +41,38 @@ def test_resume_continues_from_last_epoch(tiny_run, tmp_path):
 
 
 def test_export_parity_and_metadata_round_trip(tiny_onnx, tiny_run, small_tree):
+    from export.onnx_export import report_path
+
     proto = onnx.load(tiny_onnx)
     onnx.checker.check_model(proto)
     ops = {n.op_type for n in proto.graph.node}
     assert "BatchNormalization" not in ops
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
-    parity = json.loads((tiny_run / "export_parity.json").read_text())
-    assert parity["n"] == 600 and parity["top1_agreement"] == 1.0 and parity["max_abs_diff"] <= 1e-4
+    report = json.loads(report_path(tiny_onnx).read_text())
+    parity = report["parity"]
+    assert parity["split"] == "val" and parity["n"] == 600
+    assert parity["top1_agreement"] == 1.0 and parity["max_abs_diff"] <= 1e-4
 
     p = Predictor(tiny_onnx)
     assert p.labels == FER2013_LABELS and p.config.input_shape == (48, 48, 1)
-    metrics = json.loads((tiny_run / "metrics_test.json").read_text())
-    assert p.metadata["test_top1_accuracy"] == f"{metrics['top1_accuracy']:.4f}"
-    assert {"training_data", "model_version", "exported_at", "input_size", "channels"} <= set(p.metadata)
+    assert float(p.metadata["temperature"]) == round(report["temperature"], 4) > 0
+    assert p.metadata["test_top1_accuracy"] == f"{report['test']['top1_accuracy']:.4f}"
+    keys = {"training_data", "model_version", "exported_at", "input_size", "channels", "members", "tta"}
+    assert keys <= set(p.metadata)
 
-    # ONNX top-1 on the test slice equals the Keras evaluation
+    # the calibrated ONNX file has the top-1 of the uncalibrated Keras evaluation: temperature keeps the argmax
+    metrics = json.loads((tiny_run / "metrics_test.json").read_text())
     test = load_split(small_tree / "test", p.config, small_tree)
     probs = p.predict(test.x)
     assert np.allclose(probs.sum(1), 1, atol=1e-5)
     assert abs((probs.argmax(1) == test.y).mean() - metrics["top1_accuracy"]) < 1e-9
+    assert report["test"]["n"] == 600 and 0 <= report["test"]["ece"] <= 1
+    assert report["privatetest_evaluations"] >= 1
+    for plot in report["test"]["plots"].values():
+        assert (tiny_onnx.parent / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the INT8 model sits beside it with the same labels
     q = Predictor(tiny_onnx.with_suffix(".int8.onnx"))
-    assert q.labels == p.labels and parity["int8"]["top1_agreement_with_fp32"] > 0.9
+    assert q.labels == p.labels and report["int8"]["top1_agreement_with_fp32"] > 0.9
     # file-path classification goes through the same preprocessing
     first = p.classify([small_tree / test.paths[0]])[0]
     assert max(first, key=first.get) == p.labels[probs[0].argmax()]
@@ -91,40 +101,42 @@ def test_input_rescaling_folds_into_first_conv_before_int8(tiny_onnx, small_tree
     assert float(inits[first_q.input[1]]) == 1.0 and int(inits[first_q.input[2]]) == 0
 
 
-def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tiny_run, tmp_path):
+def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tmp_path):
     import hashlib
     import subprocess
     import sys
 
+    from export.onnx_export import report_path
     from tests.conftest import ROOT
 
-    run = shutil.copytree(tiny_run, tmp_path / "run")
-    fp32 = run / tiny_onnx.name
-    (run / "tiny.int8.onnx").unlink()
+    fp32 = tmp_path / tiny_onnx.name
+    shutil.copyfile(tiny_onnx, fp32)
+    shutil.copyfile(report_path(tiny_onnx), report_path(fp32))
     sha = hashlib.sha256(fp32.read_bytes()).hexdigest()
-    proc = subprocess.run([sys.executable, "-m", "export", "--run", str(run), "--out", str(fp32), "--int8-only",
-                           "--no-card"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "export", "--out", str(fp32), "--int8-only", "--no-card"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert hashlib.sha256(fp32.read_bytes()).hexdigest() == sha
-    q = json.loads((run / "export_parity.json").read_text())["int8"]
-    assert q["path"] == str(run / "tiny.int8.onnx") and q["n"] == 600 and q["calibration_images"] == 500
+    q = json.loads(report_path(fp32).read_text())["int8"]
+    assert q["path"] == str(tmp_path / "tiny.int8.onnx") and q["n"] == 600 and q["calibration_images"] == 500
     assert Predictor(q["path"]).labels == FER2013_LABELS
     assert f"agreement with fp32 {q['top1_agreement_with_fp32']:.2%}" in proc.stdout
 
 
-def test_model_card_reports_both_files_from_the_run(tiny_onnx, tiny_run, tmp_path):
+def test_model_card_is_named_after_its_model_and_reports_both_files(tiny_onnx, tmp_path):
     from export.card import write_card
+    from export.onnx_export import report_path
 
     fp32 = tmp_path / "m.onnx"
     shutil.copyfile(tiny_onnx, fp32)
-    shutil.copyfile(tiny_onnx.with_suffix(".int8.onnx"), tmp_path / "m.int8.onnx")
-    card = write_card(tiny_run, fp32, note="A note.").read_text()
-    m = json.loads((tiny_run / "metrics_test.json").read_text())
-    q = json.loads((tiny_run / "export_parity.json").read_text())["int8"]
-    assert f"Top-1 accuracy {m['top1_accuracy']:.2%}" in card and "A note." in card
-    int8_row = next(line for line in card.splitlines() if line.startswith("| `m.int8.onnx`"))
-    ips = q["images_per_second_batch256"]
-    assert f"{q['top1_agreement_with_fp32']:.2%}" in int8_row
-    assert f"{ips['int8']:,.0f} ({ips['int8'] / ips['fp32']:.2f}x)" in int8_row
-    for name in ("metrics_test.json", "confusion_matrix_test.png", "training_curves.png", "export_parity.json"):
-        assert (tmp_path / name).stat().st_size > 0, name
+    shutil.copyfile(report_path(tiny_onnx), report_path(fp32))
+    (tmp_path / "README.md").write_text("another model's card")
+    card_file = write_card(fp32, note="A note.")
+    assert card_file == tmp_path / "m.md" and (tmp_path / "README.md").read_text() == "another model's card"
+    card = card_file.read_text()
+    r = json.loads(report_path(fp32).read_text())
+    t, q = r["test"], r["int8"]
+    assert f"Top-1 accuracy {t['top1_accuracy']:.2%}, macro-F1 {t['macro_f1']:.3f}, ECE {t['ece']:.3f}" in card
+    assert "A note." in card and f"T = {r['temperature']:.4f}" in card
+    assert f"top-1 agreement\nwith fp32 {q['top1_agreement_with_fp32']:.2%}" in card
+    assert f"INT8 {q['images_per_second_batch256']['int8']:,.0f}" in card

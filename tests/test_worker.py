@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import ROOT, SHIPPED_MODEL
-from tests.worker_harness import CeleryWorker, RedisServer
+from tests.worker_harness import CeleryWorker, FlowerServer, RedisServer
 
 ASTRONAUT = ROOT / "demo" / "examples" / "astronaut.jpg"
 WEIRD_NAMES = ['comma, "quoted".png', "new\nline.png", "ünïcødé_表情.png", "=cmd.png", "-minus.png", "@at.png"]
@@ -82,7 +82,8 @@ def env(tmp_path_factory):
     server = RedisServer(base / "redis").start()
     e = {**os.environ, "REDIS_URL": server.url, "SCORER_INPUT_ROOTS": str(base / "in"),
          "SCORER_OUTPUT_ROOTS": str(base / "out"), "SCORER_MODEL": str(SHIPPED_MODEL),
-         "SCORER_VISIBILITY_TIMEOUT": "8", "SCORER_RESTORE_INTERVAL": "2", "PYTHONUNBUFFERED": "1"}
+         "SCORER_VISIBILITY_TIMEOUT": "8", "SCORER_RESTORE_INTERVAL": "2", "SCORER_SWEEP_INTERVAL": "2",
+         "SCORER_STALL_TIMEOUT": "30", "PYTHONUNBUFFERED": "1"}
     (base / "in").mkdir()
     (base / "out").mkdir()
     state = {"base": base, "env": e, "redis": server, "worker": CeleryWorker(e, base / "worker.log").start()}
@@ -99,10 +100,30 @@ def cli(env, *args, timeout=300):
         return subprocess.CompletedProcess(e.cmd, 124, "", f"timed out after {timeout} s: {(e.stderr or b'')[-300:]!r}")
 
 
-def submit_and_wait(env, *args) -> tuple[str, subprocess.CompletedProcess]:
+def submit(env, *args) -> str:
+    """Submit through the CLI; it must exit 0 without a traceback (not even AsyncResult.__del__'s at exit)."""
     sub = cli(env, "submit", *args)
     assert sub.returncode == 0, sub.stderr
-    job = sub.stdout.strip()
+    assert "Traceback" not in sub.stderr and "Exception ignored" not in sub.stderr, sub.stderr
+    return sub.stdout.strip()
+
+
+def progress(env, job) -> dict:
+    proc = cli(env, "status", job)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def wait_until_done(env, job, files: int, timeout: float = 120) -> dict:
+    deadline = time.time() + timeout
+    while (st := progress(env, job))["done"] < files and st["state"] in ("queued", "running") \
+            and time.time() < deadline:
+        time.sleep(0.3)
+    return st
+
+
+def submit_and_wait(env, *args) -> tuple[str, subprocess.CompletedProcess]:
+    job = submit(env, *args)
     return job, cli(env, "wait", job)
 
 
@@ -119,7 +140,8 @@ def test_every_file_gets_exactly_one_row(env, fer):
     labels = json.loads(subprocess.check_output([sys.executable, "-c", "from fercore.predictor import Predictor;"
                                                  f"print(__import__('json').dumps(Predictor({str(SHIPPED_MODEL)!r}).labels))"],
                                                 cwd=ROOT))
-    assert header == ["path", "status", "error", "label", "confidence", *[f"p_{x}" for x in labels]]
+    assert header == ["path", "status", "error", "label", "confidence", *[f"p_{x}" for x in labels],
+                      "face", "box", "det_score", "landmarks", "crop"]  # --faces auto, the default
     paths = [r["path"] for r in rows]
     assert paths == sorted(paths)
     unescaped = [p[1:] if p.startswith("'") else p for p in paths]
@@ -134,6 +156,7 @@ def test_every_file_gets_exactly_one_row(env, fer):
     assert "new\nline.png" in by_path and "ünïcødé_表情.png" in by_path
     ok = by_path["face_00000.png"]
     assert abs(sum(float(ok[f"p_{x}"]) for x in labels) - 1) < 1e-3 and ok["label"] in labels
+    assert ok["crop"] == "whole" and ok["face"] == ok["box"] == ""  # a FER2013 crop is classified whole
     summary = json.loads(out.with_suffix(".summary.json").read_text())
     assert summary["files"] == len(expected) and summary["status"]["error"] == 8
     assert summary["model_id"].startswith("fer2013_cnn.onnx@") and summary["params"]["chunk_size"] == 64
@@ -164,52 +187,181 @@ def test_faces_mode_rows(env, fer):
     _, waited = submit_and_wait(env, str(folder), "--out", str(out), "--faces", "all")
     assert waited.returncode == 0, waited.stderr
     rows = {r["path"]: r for r in read_report(out)}
-    assert list(next(iter(rows.values())))[-2:] == ["face", "box"]
-    assert rows["astronaut.jpg"]["status"] == "ok" and rows["astronaut.jpg"]["face"] == "0"
-    x, y, w, h = map(int, rows["astronaut.jpg"]["box"].split(","))
+    assert list(next(iter(rows.values())))[-5:] == ["face", "box", "det_score", "landmarks", "crop"]
+    a = rows["astronaut.jpg"]
+    assert a["status"] == "ok" and a["face"] == "0" and a["crop"] == "aligned" and float(a["det_score"]) > 0.8
+    x, y, w, h = map(int, a["box"].split(","))
     assert 100 < x < 300 and w > 50
+    marks = [float(v) for v in a["landmarks"].split(",")]
+    assert len(marks) == 10 and x < marks[0] < marks[2] < x + w  # right eye left of left eye, inside the box
     assert rows["sky.png"]["status"] == "no_face"
+    local = env["base"] / "out" / "faces_local.csv"  # the default (auto), in-process, without alignment
+    proc = cli(env, "score", str(folder), "--out", str(local), "--no-align", "--face-threshold", "0.85")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["path"]: r for r in read_report(local)}
+    assert rows["astronaut.jpg"]["crop"] == "box" and rows["sky.png"]["status"] == "no_face"
+    proc = cli(env, "score", str(folder), "--out", str(local), "--face-threshold", "2")
+    assert proc.returncode == 2 and "must be within 0..1" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_sigkill_worker_mid_job_loses_nothing(env, fer):
-    folder = env["base"] / "in" / "kill"
-    names = write_faces(folder, fer["x_test"][:360], size=480, fmt="jpg")  # face detection on 480x480: slow chunks
-    out = env["base"] / "out" / "kill.csv"
-    sub = cli(env, "submit", str(folder), "--out", str(out), "--faces", "largest", "--chunk-size", "12")
-    job = sub.stdout.strip()
-    deadline = time.time() + 120
-    while json.loads(cli(env, "status", job).stdout)["done"] < 24 and time.time() < deadline:
-        time.sleep(0.3)
-    status = json.loads(cli(env, "status", job).stdout)
-    assert status["state"] == "running" and status["done"] < len(names), status
+def test_sigkill_worker_and_restart_redis_in_one_job(env, fer):
+    """A worker SIGKILLed mid-chunk and Redis down for 6 s in the same job: the report equals the in-process one."""
+    folder = env["base"] / "in" / "outage"
+    names = write_faces(folder, fer["x_test"][:480], size=480, fmt="jpg")  # face detection on 480x480: slow chunks
+    out = env["base"] / "out" / "outage.csv"
+    job = submit(env, str(folder), "--out", str(out), "--faces", "largest", "--chunk-size", "12")
+    st = wait_until_done(env, job, 24)
+    assert st["state"] == "running" and 24 <= st["done"] < len(names) - 120, st
     env["worker"].kill(signal.SIGKILL)  # the main process and its pool children, mid-chunk
     env["worker"] = CeleryWorker(env["env"], env["base"] / "worker.log", name="w2").start()
-    waited = cli(env, "wait", job, timeout=240)
-    import redis
-
-    r = redis.Redis.from_url(env["env"]["REDIS_URL"], decode_responses=True)
-    state = {"unacked": r.hlen("unacked"), "mutex": r.get("unacked_mutex"), "queue": r.llen("celery")}
-    assert waited.returncode == 0, (waited.stderr[-500:], state)
-    rows = read_report(out)
-    assert sorted(r["path"] for r in rows) == sorted(names)  # every file exactly once (largest face: one row)
-
-
-def test_redis_restart_mid_job(env, fer):
-    folder = env["base"] / "in" / "restart"
-    names = write_faces(folder, fer["x_test"][:240], size=480, fmt="jpg")
-    out = env["base"] / "out" / "restart.csv"
-    job = cli(env, "submit", str(folder), "--out", str(out), "--faces", "largest", "--chunk-size", "12").stdout.strip()
-    deadline = time.time() + 120
-    while json.loads(cli(env, "status", job).stdout)["done"] < 24 and time.time() < deadline:
-        time.sleep(0.3)
+    st = wait_until_done(env, job, st["done"] + 48)
+    assert st["state"] == "running" and st["done"] < len(names), st
     env["redis"].kill()
-    time.sleep(3)
+    time.sleep(6)
     env["redis"].start()
     waited = cli(env, "wait", job, timeout=300)
-    if waited.returncode == 0:
-        assert sorted(r["path"] for r in read_report(out)) == sorted(names)
-    else:  # allowed: a clear failure, and then no short report
-        assert "error:" in waited.stderr and not out.exists()
+    assert waited.returncode == 0, waited.stderr[-500:] + (env["base"] / "worker.log").read_text()[-3000:]
+    local = env["base"] / "out" / "outage_local.csv"
+    proc = cli(env, "score", str(folder), "--out", str(local), "--faces", "largest", "--chunk-size", "12",
+               "--threads", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert read_report(out) == read_report(local)
+    assert sorted(r["path"] for r in read_report(out)) == sorted(names)  # every file exactly once
+    assert not list(out.parent.glob(".outage.csv.*"))  # part files and temporaries removed
+
+
+def test_redis_down_while_the_report_is_assembled(env, fer, tmp_path, monkeypatch):
+    """finalize streams the parts while Redis is down for 5 s, then records the job done: the exact report."""
+    import threading
+
+    from worker import finalizer, jobs, parts, settings, store, sweeper
+
+    server = RedisServer(tmp_path / "redis").start()  # no worker on this one: the test runs the chunks itself
+    try:
+        for k in ("SCORER_INPUT_ROOTS", "SCORER_OUTPUT_ROOTS", "SCORER_MODEL"):
+            monkeypatch.setenv(k, env["env"][k])
+        monkeypatch.setenv("REDIS_URL", server.url)
+        from worker.app import app
+        from worker.tasks import score_chunk
+
+        monkeypatch.setattr(app.conf, "broker_url", server.url)
+        folder = env["base"] / "in" / "assemble"
+        write_faces(folder, fer["x_test"][:300])
+        out = env["base"] / "out" / "assemble.csv"
+        job = jobs.submit(folder, out, chunk_size=32, notify=lambda _: None)
+        meta = store.get(job)
+        for i in range(meta["n_chunks"] - 1):
+            score_chunk(job, i)
+        assert finalizer.finalize_job(job) == "incomplete"
+        r = store.client(server.url)
+        r.delete("celery")  # the last chunk's message lost with the broker's state: the sweeper re-queues it
+        actions = sweeper.sweep(app, settings.load(), now=time.time() + 3600)
+        assert actions == {job: "requeue 1"} and r.llen("celery") == 1
+        score_chunk(job, meta["n_chunks"] - 1)
+        assert sweeper.sweep(app, settings.load()) == {job: "finalize"}
+
+        from worker import report
+
+        def disk_full(*args, **kwargs):
+            raise OSError(28, "No space left on device")
+
+        with monkeypatch.context() as m:  # a failed assembly keeps the parts, so a retried finalize can use them
+            m.setattr(report, "write_report", disk_full)
+            assert finalizer.finalize_job(job) == "failed"
+        assert store.get(job)["state"] == "failed" and "No space left" in store.get(job)["error"]
+        assert not parts.missing_parts(parts.job_dir(out, job), meta["n_chunks"]) and not out.exists()
+
+        real_read, downtime = parts.read_parts, []
+
+        def restart(t0: float) -> None:
+            server.start()
+            downtime.append(time.time() - t0)
+
+        def read_with_outage(*args):
+            for i, row in enumerate(real_read(*args)):
+                if i == 100:
+                    server.kill()
+                    threading.Timer(5, restart, (time.time(),)).start()
+                yield row
+
+        monkeypatch.setattr(parts, "read_parts", read_with_outage)
+        assert finalizer.finalize_job(job) == "done"
+        assert downtime and downtime[0] >= 5
+        assert store.get(job)["state"] == "done" and job not in store.active_jobs()
+        assert not parts.job_dir(out, job).exists()
+        local = env["base"] / "out" / "assemble_local.csv"
+        jobs.score_local(folder, local, chunk_size=32, threads=2, progress=False)
+        assert read_report(out) == read_report(local)
+    finally:
+        server.kill()
+
+
+def test_lost_state_is_said_in_one_line(env, fer, tmp_path):
+    """Redis without persistence restarted under a job: status and wait say the state is lost, in one line."""
+    server = RedisServer(tmp_path / "redis", persistent=False).start()
+    e = {**env, "env": {**env["env"], "REDIS_URL": server.url}}  # no worker on this Redis: the job stays queued
+    try:
+        folder = env["base"] / "in" / "lost"
+        write_faces(folder, fer["x_test"][:40])
+        job = submit(e, str(folder), "--out", str(env["base"] / "out" / "lost.csv"))
+        waiting = subprocess.Popen([sys.executable, "-m", "worker", "wait", job], cwd=ROOT, env=e["env"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        server.kill()
+        server.start()
+        _, err = waiting.communicate(timeout=60)
+        last = err.strip().splitlines()[-1].split("\r")[-1]
+        assert waiting.returncode == 1 and last.startswith("error: job") and "state was lost" in last, err
+        assert "Traceback" not in err
+        st = cli(e, "status", job)
+        assert st.returncode == 1 and len(st.stderr.strip().splitlines()) == 1 and "lost its state" in st.stderr
+    finally:
+        server.kill()
+
+
+def test_subfolders_skipped_are_counted(env, fer):
+    folder = env["base"] / "in" / "tree"
+    write_faces(folder, fer["x_test"][:3])
+    write_faces(folder / "sub", fer["x_test"][3:8])
+    write_faces(folder / "sub" / "deeper", fer["x_test"][8:10])
+    for cmd in ("score", "submit"):
+        proc = cli(env, cmd, str(folder), "--out", str(env["base"] / "out" / f"tree_{cmd}.csv"))
+        assert proc.returncode == 0, proc.stderr
+        assert "skipped 7 image files in subfolders" in proc.stderr and "--recursive" in proc.stderr, proc.stderr
+        proc = cli(env, cmd, str(folder), "--out", str(env["base"] / "out" / f"tree_{cmd}_r.csv"), "--recursive")
+        assert proc.returncode == 0 and "skipped" not in proc.stderr, proc.stderr
+    only_sub = env["base"] / "in" / "only_sub"
+    write_faces(only_sub / "a", fer["x_test"][:2])
+    proc = cli(env, "score", str(only_sub), "--out", str(env["base"] / "out" / "only_sub.csv"))
+    assert proc.returncode == 1 and "add --recursive" in proc.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in proc.stderr
+
+
+def test_flower_sees_workers_and_a_jobs_tasks(env, fer):
+    flower = FlowerServer(env["env"], env["base"] / "flower.log").start()
+    try:
+        workers, deadline = {}, time.time() + 60
+        while not workers and time.time() < deadline:
+            try:
+                workers = flower.get("/api/workers?refresh=1")
+            except OSError:
+                time.sleep(1)
+        log = (env["base"] / "flower.log").read_text()[-2000:]
+        assert any(name.startswith("w") for name in workers), (workers, log)
+        folder = env["base"] / "in" / "flower"
+        write_faces(folder, fer["x_test"][:64])
+        job, waited = submit_and_wait(env, str(folder), "--out", str(env["base"] / "out" / "flower.csv"),
+                                      "--chunk-size", "16")
+        assert waited.returncode == 0, waited.stderr
+        deadline, chunks = time.time() + 30, {}
+        while len(chunks) < 4 and time.time() < deadline:
+            tasks = flower.get("/api/tasks?taskname=fer.score_chunk")
+            chunks = {t["args"]: t for t in tasks.values() if job in (t.get("args") or "")
+                      and t.get("state") == "SUCCESS"}
+            time.sleep(0.5)
+        assert len(chunks) == 4, chunks
+    finally:
+        flower.stop()
 
 
 def test_cancel(env, fer):

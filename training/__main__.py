@@ -46,10 +46,11 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", type=Path, required=True)
 
     tr = sub.add_parser("train", help="fit a model; best checkpoint on val top-1")
-    tr.add_argument("--data", default=d.data, help="folder with train/<class>/* (val/, test/ optional)")
+    tr.add_argument("--data", default=d.data, help="folder with train/<class>/* (val/, test/ optional) or a .npz")
     tr.add_argument("--out", default=d.out, help="run folder for checkpoints, logs and metrics")
     tr.add_argument("--input-size", type=_pair, default=d.input_size, help="HxW, e.g. 48x48 or 64")
     tr.add_argument("--channels", type=int, choices=(1, 3), default=d.channels, help="1 grayscale, 3 RGB")
+    tr.add_argument("--crop", type=int, default=d.crop, help="network input side (random crops in training)")
     tr.add_argument("--epochs", type=int, default=d.epochs)
     tr.add_argument("--batch-size", type=int, default=d.batch_size)
     tr.add_argument("--optimizer", choices=("adamw", "adam", "sgd"), default=d.optimizer)
@@ -59,6 +60,15 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--warmup-steps", type=int, default=d.warmup_steps)
     tr.add_argument("--class-weight", choices=("none", "balanced", "sqrt"), default=d.class_weight)
     tr.add_argument("--no-augment", dest="augment", action="store_false")
+    tr.add_argument("--rotation", type=float, default=d.rotation, help="max rotation, fraction of a full turn")
+    tr.add_argument("--shift", type=float, default=d.shift, help="max shift, fraction of the side")
+    tr.add_argument("--zoom", type=float, default=d.zoom, help="max zoom, fraction of the side")
+    tr.add_argument("--erasing", type=float, default=d.erasing, help="random-erasing probability per image")
+    tr.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
+    tr.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"), default=d.precision)
+    tr.add_argument("--soft-labels", default=d.soft_labels, help="teacher probabilities (.npy, N_train x K) to distil")
+    tr.add_argument("--kd-alpha", type=float, default=d.kd_alpha, help="weight of the hard-label loss")
+    tr.add_argument("--kd-temperature", type=float, default=d.kd_temperature)
     tr.add_argument("--widths", type=_widths, default=d.widths, help="conv widths per block, e.g. 32,64,128,256")
     tr.add_argument("--block-dropout", type=float, default=d.block_dropout)
     tr.add_argument("--head-units", type=int, default=d.head_units)
@@ -67,6 +77,11 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--val-fraction", type=float, default=d.val_fraction, help="held out from train/ if no val/")
     tr.add_argument("--seed", type=int, default=d.seed)
     tr.add_argument("--resume", action="store_true", help="continue from OUT/last.keras")
+
+    sl = sub.add_parser("soft-labels", help="a teacher's probabilities on the training split, for --soft-labels")
+    sl.add_argument("--teacher", type=Path, required=True, help="exported teacher (.onnx)")
+    sl.add_argument("--data", type=Path, default=Path(d.data), help="folder tree or .npz")
+    sl.add_argument("--out", type=Path, required=True, help=".npy file to write")
 
     ev = sub.add_parser("evaluate", help="metrics, confusion matrix and plots for a run")
     ev.add_argument("--run", type=Path, default=Path(d.out), help="run folder written by train")
@@ -91,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
         fields = {f.name for f in dataclasses.fields(TrainConfig)}
         cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
         print(train(cfg, resume=args.resume))
+    elif args.cmd == "soft-labels":
+        from training.distill import soft_labels
+
+        probs = soft_labels(args.teacher, args.data, args.out)
+        agree = f"{len(probs)} x {probs.shape[1]}"
+        print(f"wrote {args.out}: {agree} teacher probabilities (float16)")
     elif args.cmd == "evaluate":
         from training.evaluate import evaluate_run
 

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+#: test-time views an exported graph can average (see training.inference.view_crops)
+TTA_MODES = ("none", "flip", "tencrop")
+
 
 @dataclass
 class TrainConfig:
-    """Every option of a training run; saved as ``config.json`` in the run folder."""
+    """Every option of a training run; saved as ``config.json`` in the run folder.
+
+    ``input_size`` is what the exported model takes; with ``crop`` the network
+    itself sees ``crop x crop`` pixels: a random crop in training (a random shift
+    then a centre crop) and the centre crop at evaluation, as in the ten-crop
+    FER2013 recipes (Khaireddin & Chen 2021; WuJie1010's Facial-Expression-Recognition.Pytorch).
+    ``soft_labels`` names a ``.npy`` of teacher probabilities ``(N_train, K)``
+    for knowledge distillation (Hinton et al. 2015): the loss is
+    ``kd_alpha * CE(label) + (1 - kd_alpha) * T^2 * KL(teacher_T || student_T)``.
+    """
 
     data: str = "data/fer2013"
     out: str = "runs/fer2013"
     input_size: tuple[int, int] = (48, 48)
     channels: int = 1
+    crop: int = 0  # 0: no crop; else the network's input side (random crop in training, centre crop otherwise)
     epochs: int = 60
     batch_size: int = 64
     optimizer: str = "adamw"
@@ -22,10 +35,19 @@ class TrainConfig:
     warmup_steps: int = 500
     class_weight: str = "none"  # none | balanced | sqrt
     augment: bool = True
+    rotation: float = 0.05  # fraction of a full turn (0.05 = +-18 degrees)
+    shift: float = 0.1  # fraction of the side
+    zoom: float = 0.1  # fraction of the side
+    erasing: float = 0.0  # probability of random erasing (Zhong et al. 2020) per image
+    label_smoothing: float = 0.0
     widths: tuple[int, ...] = (32, 64, 128, 256)
     block_dropout: float = 0.1
     head_units: int = 256
     head_dropout: float = 0.4
+    precision: str = "float32"  # float32 | mixed_bfloat16 (AVX-512 BF16 CPUs, GPUs)
+    soft_labels: str = ""  # teacher probabilities for distillation, .npy (N_train, K)
+    kd_alpha: float = 0.5
+    kd_temperature: float = 4.0
     patience: int = 30
     val_fraction: float = 0.1
     seed: int = 0

@@ -137,3 +137,50 @@ def load_tree(
     if (root / "test").is_dir():
         splits["test"] = load_split(root / "test", config, root)
     return config, splits
+
+
+def load_npz(
+    path: Path, input_size: tuple[int, int] = (48, 48), channels: int = 1
+) -> tuple[DataConfig, dict[str, Split]]:
+    """Load the FER2013 archive layout: ``x_<split>`` uint8 ``(N, H, W)``, ``y_<split>``, ``ids_<split>``, ``classes``.
+
+    Splits ``train``, ``val`` (PublicTest) and ``test`` (PrivateTest) are read
+    where present (``train`` and ``val`` are required), in the archive's order.
+
+    Raises:
+        DataError: unreadable archive, missing keys, or images that do not match
+            ``input_size`` / ``channels`` (the archive is not resized).
+    """
+    try:
+        with np.load(path) as d:
+            arrays = {k: d[k] for k in d.files}
+    except (OSError, ValueError) as e:
+        raise DataError(f"cannot read {path}: {e}") from None
+    missing = {"classes", "x_train", "y_train", "x_val", "y_val"} - set(arrays)
+    if missing:
+        raise DataError(f"{path} lacks {', '.join(sorted(missing))}")
+    labels = tuple(str(c) for c in arrays["classes"])
+    config = DataConfig(input_size=tuple(input_size), channels=channels, labels=labels)
+    splits = {}
+    for name in ("train", "val", "test"):
+        if f"x_{name}" not in arrays:
+            continue
+        x = arrays[f"x_{name}"]
+        x = x[..., None] if x.ndim == 3 else x
+        if x.shape[1:] != config.input_shape:
+            raise DataError(f"{path}: x_{name} images are {x.shape[1:]}, the run needs {config.input_shape}")
+        ids = arrays.get(f"ids_{name}", np.arange(len(x)).astype(str))
+        splits[name] = Split(x, arrays[f"y_{name}"].astype(np.int64), [str(i) for i in ids])
+    return config, splits
+
+
+def load_data(
+    source: Path, input_size: tuple[int, int] = (48, 48), channels: int = 1, val_fraction: float = 0.1, seed: int = 0
+) -> tuple[DataConfig, dict[str, Split]]:
+    """A folder tree (:func:`load_tree`) or, for a ``.npz`` path, an archive (:func:`load_npz`)."""
+    source = Path(source)
+    if source.suffix == ".npz":
+        if not source.is_file():
+            raise DataError(f"data archive not found: {source}")
+        return load_npz(source, input_size, channels)
+    return load_tree(source, input_size, channels, val_fraction, seed)

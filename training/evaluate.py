@@ -30,7 +30,6 @@ def evaluate_run(run: Path, data: Path | None = None, split: str = "test") -> di
 
     from fercore import DataConfig
     from training.data import DataError, load_split
-    from training.pipeline import make_dataset
 
     run = Path(run)
     for f in ("best.keras", "config.json"):
@@ -43,7 +42,7 @@ def evaluate_run(run: Path, data: Path | None = None, split: str = "test") -> di
         raise DataError(f"no {split}/ folder in {root}")
     s = load_split(root / split, data_cfg, root)
     model = keras.models.load_model(run / "best.keras")
-    probs = model.predict(make_dataset(s.x, s.y, 256), verbose=0)
+    probs = model.predict(s.x.astype(np.float32), batch_size=256, verbose=0)
     metrics = classification_metrics(s.y, probs, data_cfg.labels)
     metrics.update({"split": split, "data": str(root), "model": str(run / "best.keras")})
     (run / f"metrics_{split}.json").write_text(json.dumps(metrics, indent=2))

@@ -14,6 +14,7 @@ def build_model(
     head_units: int = 256,
     head_dropout: float = 0.4,
     batch_norm: bool = True,
+    name: str = "fer_cnn",
 ) -> keras.Model:
     """Build the classifier (not compiled).
 
@@ -29,6 +30,7 @@ def build_model(
         batch_norm: with False, each Conv has a bias and no BatchNorm follows it:
             the inference graph that :func:`export.fold.fold_batchnorm` fills with
             folded weights.
+        name: the model's name (members of an ensemble need distinct names).
 
     Returns:
         A Keras model mapping ``(N, H, W, C)`` float32 to ``(N, num_classes)``
@@ -48,5 +50,5 @@ def build_model(
     x = layers.Dense(head_units, activation="relu", name="head_dense")(x)
     x = layers.Dropout(head_dropout, name="head_drop")(x)
     x = layers.Dense(num_classes, name="logits")(x)
-    outputs = layers.Softmax(name="probs")(x)
-    return keras.Model(inputs, outputs, name="fer_cnn")
+    outputs = layers.Softmax(name="probs", dtype="float32")(x)  # float32 under mixed precision too
+    return keras.Model(inputs, outputs, name=name)

@@ -51,3 +51,30 @@ def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], out: Path, titl
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
+
+
+def plot_reliability(bins: dict, out: Path, title: str = "") -> None:
+    """Reliability diagram: accuracy vs mean confidence per confidence bin, with the diagonal of perfect calibration.
+
+    Args:
+        bins: :func:`training.calibration.calibration_bins` output.
+    """
+    edges, count = bins["edges"], bins["count"]
+    centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
+    fig, (ax, hist) = plt.subplots(2, 1, figsize=(5, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    seen = count > 0
+    ax.bar(centres[seen], bins["accuracy"][seen], width=width * 0.95, color="#4C72B0", label="accuracy")
+    ax.bar(centres[seen], bins["confidence"][seen] - bins["accuracy"][seen], bottom=bins["accuracy"][seen],
+           width=width * 0.95, color="#DD8452", alpha=0.5, label="gap to confidence")
+    ax.plot([0, 1], [0, 1], "k--", lw=1, label="perfect calibration")
+    ax.set_ylabel("top-1 accuracy")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    hist.bar(centres, count, width=width * 0.95, color="#888888")
+    hist.set_xlabel("confidence of the top-1 class")
+    hist.set_ylabel("images")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)

@@ -1,31 +1,52 @@
-"""The fit loop: callbacks, best checkpoint on val accuracy, resumable runs."""
+"""The fit loop on any Keras backend: trainer model, checkpoints, resume, progress with ETA."""
 
 from __future__ import annotations
 
 import csv
 import json
 import logging
+import os
+import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
+from training.augment import build_augmenter
 from training.config import TrainConfig
-from training.data import load_tree
+from training.data import Split, load_data
+from training.losses import DistillationLoss, label_accuracy
 from training.model import build_model
-from training.pipeline import build_augmenter, class_weights, make_dataset
+from training.pipeline import class_weights
 
 log = logging.getLogger(__name__)
 
 
-def hardware() -> str:
-    """CPU model and logical core count of this machine, e.g. ``"Intel Xeon ... (2 cores)"``."""
-    import os
-    import platform
+def accelerator() -> str | None:
+    """Name of the GPU the Keras backend trains on, or None on CPU."""
+    backend = keras.backend.backend()
+    if backend == "torch":
+        import torch
 
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    if backend == "jax":
+        import jax
+
+        dev = jax.devices()[0]
+        return dev.device_kind if dev.platform == "gpu" else None
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return gpus[0].name if gpus else None
+
+
+def hardware() -> str:
+    """What trains: e.g. ``"AMD EPYC ... (2 cores, no GPU used)"`` or the GPU's name."""
+    gpu = accelerator()
+    if gpu:
+        return gpu
     name = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -34,7 +55,90 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    return f"{name} ({os.cpu_count()} cores, no GPU used)" if not tf.config.list_physical_devices("GPU") else name
+    return f"{name} ({os.cpu_count()} cores, no GPU used)"
+
+
+def network_kwargs(cfg: TrainConfig, input_shape: tuple[int, int, int], num_classes: int) -> dict:
+    """``build_model`` keyword arguments of a run; the network's input is the crop where one is set."""
+    if cfg.crop:
+        input_shape = (cfg.crop, cfg.crop, input_shape[2])
+    return {"input_shape": tuple(input_shape), "num_classes": num_classes, "widths": tuple(cfg.widths),
+            "block_dropout": cfg.block_dropout, "head_units": cfg.head_units, "head_dropout": cfg.head_dropout}
+
+
+def build_trainer(net: keras.Model, cfg: TrainConfig, input_shape: tuple[int, int, int]) -> keras.Model:
+    """``net`` behind the training-only augmentation and the crop: what ``fit`` trains.
+
+    Input: float32 ``(B, *input_shape)`` pixels 0..255. Augmentation layers are
+    identity outside training; the crop is random in training (shift + centre
+    crop) and central otherwise.
+    """
+    inputs = keras.Input(shape=input_shape, name="pixels")
+    x = inputs
+    if cfg.augment:
+        x = build_augmenter(cfg.seed, cfg.rotation, cfg.shift, cfg.zoom, cfg.erasing)(x)
+    if cfg.crop:
+        x = keras.layers.CenterCrop(cfg.crop, cfg.crop, name="crop")(x)
+    return keras.Model(inputs, net(x), name="trainer")
+
+
+def float32_copy(net: keras.Model, kwargs: dict) -> keras.Model:
+    """The same network rebuilt with float32 layers (whatever the global policy) and ``net``'s weights."""
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32")
+    try:
+        copy = build_model(**kwargs)
+    finally:
+        keras.config.set_dtype_policy(policy)
+    copy.set_weights(net.get_weights())
+    return copy
+
+
+def targets(split: Split, num_classes: int, soft: np.ndarray | None = None) -> np.ndarray:
+    """float32 one-hot labels ``(N, K)``, or ``(N, 2K)`` with teacher probabilities appended."""
+    onehot = np.eye(num_classes, dtype=np.float32)[split.y]
+    return onehot if soft is None else np.concatenate([onehot, soft.astype(np.float32)], axis=1)
+
+
+class _Checkpoints(keras.callbacks.Callback):
+    """Per epoch: ``last.keras`` (trainer + optimizer state) and ``state.json``; ``best.keras`` (the bare
+    network, float32) when val top-1 improves; one progress line with the epoch's time and the ETA."""
+
+    def __init__(self, out: Path, net: keras.Model, kwargs: dict, epochs: int, seconds: float, best: float | None):
+        super().__init__()
+        self.out, self.net, self.kwargs, self.epochs = out, net, kwargs, epochs
+        self.seconds, self.best, self.t0, self.run_epochs, self.run_seconds = seconds, best, 0.0, 0, 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        dt = time.time() - self.t0
+        self.seconds += dt
+        self.run_epochs, self.run_seconds = self.run_epochs + 1, self.run_seconds + dt
+        acc = float(logs.get("val_accuracy", 0.0))
+        if self.best is None or acc > self.best:
+            self.best = acc
+            float32_copy(self.net, self.kwargs).save(self.out / "best.tmp.keras")
+            (self.out / "best.tmp.keras").replace(self.out / "best.keras")
+        self.model.save(self.out / "last.tmp.keras")
+        (self.out / "last.tmp.keras").replace(self.out / "last.keras")
+        state = {"epochs_done": epoch + 1, "train_seconds": round(self.seconds, 1)}
+        (self.out / "state.json").write_text(json.dumps(state))
+        eta = (self.epochs - epoch - 1) * self.run_seconds / self.run_epochs
+        print(f"epoch {epoch + 1}/{self.epochs}  {dt:.1f} s  ETA {eta / 60:.1f} min  "
+              f"loss {logs.get('loss', float('nan')):.4f}  top-1 {logs.get('accuracy', float('nan')):.4f}  "
+              f"val loss {logs.get('val_loss', float('nan')):.4f}  val top-1 {acc:.4f}  (best {self.best:.4f})",
+              flush=True)
+
+
+def _history(out: Path) -> list[dict]:
+    path = out / "history.csv"
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return list(csv.DictReader(f))
 
 
 def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -53,71 +157,59 @@ def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optim
     if cfg.optimizer == "adam":
         return keras.optimizers.Adam(lr)
     if cfg.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True)
+        return keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=cfg.weight_decay)
     raise ValueError(f"optimizer must be adamw, adam or sgd, got {cfg.optimizer!r}")
 
 
-class _SaveLast(keras.callbacks.Callback):
-    """Saves ``last.keras`` (weights + optimizer state) and ``state.json`` after every epoch.
-
-    ``state.json`` holds ``epochs_done`` and the accumulated ``train_seconds`` (wall clock).
-    """
-
-    def __init__(self, out: Path, train_seconds: float = 0.0):
-        super().__init__()
-        self.out, self.train_seconds, self.t0 = out, train_seconds, 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t0 = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.train_seconds += time.time() - self.t0
-        tmp = self.out / "last.tmp.keras"
-        self.model.save(tmp)
-        tmp.replace(self.out / "last.keras")
-        state = {"epochs_done": epoch + 1, "train_seconds": round(self.train_seconds, 1)}
-        (self.out / "state.json").write_text(json.dumps(state))
-
-
-def _history(out: Path) -> list[dict]:
-    path = out / "history.csv"
-    if not path.exists():
-        return []
-    with path.open() as f:
-        return list(csv.DictReader(f))
+def _soft_labels(cfg: TrainConfig, n: int, k: int) -> np.ndarray | None:
+    if not cfg.soft_labels:
+        return None
+    soft = np.load(cfg.soft_labels)
+    if soft.shape != (n, k):
+        raise ValueError(f"soft labels {cfg.soft_labels} have shape {soft.shape}, the training split needs {(n, k)}")
+    return soft
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
-    """Fit a model on ``cfg.data``; select the best epoch on val top-1 accuracy.
+    """Fit a network on ``cfg.data``; select the best epoch on val top-1 accuracy.
 
-    Writes to ``cfg.out``: ``config.json``, ``best.keras``, ``last.keras``,
-    ``state.json``, ``history.csv`` (per-epoch loss/accuracy/lr) and
-    ``train_summary.json`` (epochs, wall seconds, best epoch). With ``resume``,
-    continues from ``last.keras`` at the next epoch with the optimizer state and
-    LR schedule position restored.
+    Runs on any Keras 3 backend (``KERAS_BACKEND``: tensorflow on CPU, torch or
+    JAX on a GPU). Writes to ``cfg.out``: ``config.json``, ``best.keras`` (the
+    bare network, float32, no augmentation), ``last.keras`` (the trainer with
+    its optimizer state), ``state.json``, ``history.csv`` (per-epoch
+    loss/accuracy/lr) and ``train_summary.json``. With ``resume``, continues
+    from ``last.keras`` at the next epoch with the optimizer state and LR
+    schedule position restored (or starts a new run where there is none, so
+    ``make train RESUME=1`` continues every stage of the recipe).
 
     Returns:
         Path to ``best.keras``.
 
     Raises:
-        training.data.DataError: bad data folder.
-        FileNotFoundError: ``resume`` without a previous run in ``cfg.out``.
+        training.data.DataError: bad data folder or archive.
+        ValueError: bad option, or soft labels that do not match the training split.
     """
     out = Path(cfg.out)
     keras.utils.set_random_seed(cfg.seed)
-    data_cfg, splits = load_tree(Path(cfg.data), cfg.input_size, cfg.channels, cfg.val_fraction, cfg.seed)
+    keras.config.set_dtype_policy(cfg.precision)
+    data_cfg, splits = load_data(Path(cfg.data), cfg.input_size, cfg.channels, cfg.val_fraction, cfg.seed)
     train_s, val_s = splits["train"], splits["val"]
+    k = data_cfg.num_classes
     log.info("train %d, val %d images; classes %s", len(train_s), len(val_s), ", ".join(data_cfg.labels))
+    soft = _soft_labels(cfg, len(train_s), k)
+    kwargs = network_kwargs(cfg, data_cfg.input_shape, k)
     steps = int(np.ceil(len(train_s) / cfg.batch_size))
 
     initial_epoch, history, seconds = 0, [], 0.0
+    if resume and not (out / "last.keras").exists():
+        log.info("nothing to resume in %s (no last.keras): starting a new run", out)
+        resume = False
     if resume:
-        if not (out / "last.keras").exists():
-            raise FileNotFoundError(f"nothing to resume: {out / 'last.keras'} does not exist")
         saved = json.loads((out / "config.json").read_text())
         if saved["data_config"]["labels"] != list(data_cfg.labels):
             raise ValueError("resume: the data's classes differ from the saved run's")
-        model = keras.models.load_model(out / "last.keras")
+        trainer = keras.models.load_model(out / "last.keras")
+        net = trainer.get_layer("fer_cnn")
         state = json.loads((out / "state.json").read_text())
         initial_epoch, seconds = state["epochs_done"], state.get("train_seconds", 0.0)
         history = _history(out)[:initial_epoch]
@@ -126,34 +218,34 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         out.mkdir(parents=True, exist_ok=True)
         for stale in ("history.csv", "state.json", "last.keras", "best.keras"):
             (out / stale).unlink(missing_ok=True)
-        model = build_model(
-            data_cfg.input_shape, data_cfg.num_classes, cfg.widths, cfg.block_dropout, cfg.head_units, cfg.head_dropout
-        )
-        model.compile(optimizer=_optimizer(cfg, steps), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        net = build_model(**kwargs)
+        trainer = build_trainer(net, cfg, data_cfg.input_shape)
+        loss = DistillationLoss(k, cfg.kd_alpha if soft is not None else 1.0, cfg.kd_temperature, cfg.label_smoothing)
+        trainer.compile(optimizer=_optimizer(cfg, steps), loss=loss,
+                        metrics=[keras.metrics.MeanMetricWrapper(label_accuracy, name="accuracy")])
     counts = {s: len(v) for s, v in splits.items()}
     (out / "config.json").write_text(
         json.dumps({"train": asdict(cfg), "data_config": data_cfg.to_json(), "counts": counts,
-                    "tensorflow": tf.__version__, "keras": keras.__version__, "hardware": hardware()}, indent=2)
+                    "network": {**kwargs, "input_shape": list(kwargs["input_shape"])},
+                    "keras": keras.__version__, "backend": keras.backend.backend(), "hardware": hardware()},
+                   indent=2)
     )
 
     best_so_far = max((float(h["val_accuracy"]) for h in history), default=None)
     callbacks = [
-        keras.callbacks.ModelCheckpoint(
-            out / "best.keras", monitor="val_accuracy", mode="max", save_best_only=True,
-            initial_value_threshold=best_so_far,
-        ),
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=resume),
         keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=cfg.patience),
-        _SaveLast(out, seconds),
+        _Checkpoints(out, net, kwargs, cfg.epochs, seconds, best_so_far),
     ]
     if cfg.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-6))
-    augmenter = build_augmenter(cfg.seed) if cfg.augment else None
-    train_ds = make_dataset(train_s.x, train_s.y, cfg.batch_size, True, cfg.seed, augmenter)
-    val_ds = make_dataset(val_s.x, val_s.y, 256)
-    model.fit(
-        train_ds, validation_data=val_ds, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-        class_weight=class_weights(train_s.y, data_cfg.num_classes, cfg.class_weight), verbose=2, shuffle=False,
+    weights = class_weights(train_s.y, k, cfg.class_weight)
+    sample_weight = None if weights is None else np.array([weights[int(c)] for c in train_s.y], np.float32)
+    trainer.fit(
+        train_s.x.astype(np.float32), targets(train_s, k, soft), sample_weight=sample_weight,
+        batch_size=cfg.batch_size, validation_data=(val_s.x.astype(np.float32), targets(val_s, k)),
+        validation_batch_size=256, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+        verbose=0, shuffle=True,
     )
     hist = _history(out)
     best = max(range(len(hist)), key=lambda i: float(hist[i]["val_accuracy"]))
@@ -161,7 +253,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     summary = {
         "epochs_run": len(hist), "best_epoch": best + 1, "best_val_accuracy": float(hist[best]["val_accuracy"]),
         "train_seconds": seconds, "seconds_per_epoch": round(seconds / max(len(hist), 1), 1),
-        "parameters": int(model.count_params()),
+        "parameters": int(net.count_params()),
     }
     (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
     log.info("done: best val top-1 %.4f at epoch %d, %.0f s", summary["best_val_accuracy"], best + 1, seconds)

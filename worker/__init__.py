@@ -1,5 +1,5 @@
 """Batch scoring of image folders into CSV reports: Celery workers on Redis, or in-process.
 
 TensorFlow-free: the workers install the ``worker`` extra (celery[redis],
-onnxruntime, numpy, pillow, opencv-python-headless, tqdm).
+onnxruntime, numpy, pillow, tqdm).
 """

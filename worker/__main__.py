@@ -7,7 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from fercore.cli import OneLineParser
+from fercore.analyze import FACE_MODES
+from fercore.cli import OneLineParser, unit_interval
 from fercore.preprocess import DEFAULT_MAX_PIXELS
 
 
@@ -21,8 +22,12 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("dir", type=Path, help="folder of images")
         s.add_argument("--out", type=Path, required=True, help="CSV report to write")
         s.add_argument("--recursive", action="store_true", help="include sub-folders")
-        s.add_argument("--faces", choices=("none", "largest", "all"), default="none",
-                       help="classify whole images (none) or detected faces")
+        s.add_argument("--faces", choices=FACE_MODES, default="auto",
+                       help="auto: detected faces, or a face crop whole (default); largest/all faces; none: whole")
+        s.add_argument("--no-align", dest="align", action="store_false",
+                       help="crop the detector's box instead of rotating faces level and framing them like FER2013")
+        s.add_argument("--face-threshold", type=unit_interval, default=None,
+                       help="detector score threshold 0..1 (default 0.8)")
         s.add_argument("--chunk-size", type=int, default=256, help="images per task")
         s.add_argument("--model", type=Path, help="ONNX model (default: SCORER_MODEL or the shipped one)")
         s.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="larger images become errors")
@@ -46,11 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.cmd == "score":
             s = jobs.score_local(args.dir, args.out, args.recursive, args.faces, args.chunk_size, args.model,
-                                 args.max_pixels, args.threads)
+                                 args.max_pixels, args.threads, align=args.align, face_threshold=args.face_threshold)
             print(f"wrote {args.out}: {s['files']} files, {s['status']}, {s['images_per_second']} images/s")
         elif args.cmd == "submit":
             print(jobs.submit(args.dir, args.out, args.recursive, args.faces, args.chunk_size, args.model,
-                              args.max_pixels), flush=True)
+                              args.max_pixels, align=args.align, face_threshold=args.face_threshold), flush=True)
         elif args.cmd == "status":
             print(json.dumps(jobs.status(args.job)))
         elif args.cmd == "wait":

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 from fercore.predictor import Predictor
 from fercore.preprocess import DEFAULT_MAX_PIXELS
-from worker import report, scoring, settings, store
+from worker import parts, report, scoring, settings, store
 
 TERMINAL = ("done", "failed", "cancelled")
 
@@ -20,47 +23,72 @@ class JobError(Exception):
     """A job cannot be submitted or followed; ``str(err)`` is one line."""
 
 
-def _plan(root: Path, recursive: bool, chunk_size: int) -> list[list[str]]:
+def _stderr(note: str) -> None:
+    print(note, file=sys.stderr, flush=True)
+
+
+def _plan(root: Path, recursive: bool, chunk_size: int, notify: Callable[[str], None]) -> list[list[str]]:
     if not root.is_dir():
         raise JobError(f"input folder not found: {root}")
     if chunk_size < 1:
         raise JobError(f"chunk size must be >= 1, got {chunk_size}")
-    files = scoring.list_files(root, recursive)
+    files, skipped = scoring.list_files_counting_skipped(root, recursive)
+    if skipped:
+        notify(f"note: skipped {skipped} image file{'s' if skipped > 1 else ''} in subfolders of {root}; "
+               "add --recursive (make score RECURSIVE=1) to include them")
     if not files:
-        raise JobError(f"no image files ({', '.join(sorted(scoring.IMAGE_EXTENSIONS))}) in {root}")
+        raise JobError(f"no image files ({', '.join(sorted(scoring.IMAGE_EXTENSIONS))}) in {root}"
+                       + (" (only in subfolders: add --recursive)" if skipped else ""))
     return [files[i:i + chunk_size] for i in range(0, len(files), chunk_size)]
 
 
-def submit(root: str | Path, out: str | Path, recursive: bool = False, faces: str = "none", chunk_size: int = 256,
-           model: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS) -> str:
-    """Queue a scoring job and return its id at once (the workers do the rest).
+def submit(root: str | Path, out: str | Path, recursive: bool = False, faces: str = "auto", chunk_size: int = 256,
+           model: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS, align: bool = True,
+           face_threshold: float | None = None, notify: Callable[[str], None] = _stderr) -> str:
+    """Queue a scoring job and return its id at once: write the chunk plan into the job folder beside the
+    report (:mod:`worker.parts`), record the job in Redis, send one ``(job id, chunk index)`` message per chunk.
+
+    ``notify`` receives one-line notes (files skipped in subfolders); default: printed to stderr.
 
     Raises:
         worker.settings.PathNotAllowed: input or report outside the configured roots.
-        JobError: no such folder, no images, bad chunk size.
+        JobError: no such folder, no images, bad chunk size, or the chunks could not all be queued.
+        redis.exceptions.RedisError: Redis unreachable before anything was queued.
     """
-    from celery import chord
-
-    from worker.tasks import finalize, job_failed, score_chunk
+    from worker.tasks import score_chunk
 
     cfg = settings.load()
     if faces not in scoring.FACE_MODES:
         raise JobError(f"faces must be one of {', '.join(scoring.FACE_MODES)}")
+    if face_threshold is not None and not 0.0 <= face_threshold <= 1.0:
+        raise JobError(f"face threshold must be within 0..1, got {face_threshold}")
     root_r = settings.under_roots(root, cfg.input_roots, "input folder")
     out_r = settings.under_roots(out, cfg.output_roots, "report")
     model_path = Path(model or cfg.model).resolve()
     predictor = Predictor(model_path)
-    chunks = _plan(root_r, recursive, chunk_size)
+    chunks = _plan(root_r, recursive, chunk_size, notify)
     job_id = uuid.uuid4().hex
+    folder = parts.job_dir(out_r, job_id)
     params = {"input": str(root_r), "recursive": recursive, "faces": faces, "chunk_size": chunk_size,
-              "model": str(model_path), "max_pixels": max_pixels}
-    store.create(job_id, {"out": str(out_r), "total": sum(map(len, chunks)), "n_chunks": len(chunks),
-                          "labels": list(predictor.labels), "model_id": predictor.model_id, "params": params,
-                          "submitted_at": time.time()}, cfg.key_ttl)
-    header = [score_chunk.s(job_id, i, str(root_r), c, str(model_path), predictor.model_id, faces, max_pixels)
-              for i, c in enumerate(chunks)]
-    result = chord(header)(finalize.s(job_id).on_error(job_failed.s(job_id)))
-    store.update(job_id, callback_id=result.id)
+              "model": str(model_path), "max_pixels": max_pixels, "align": align, "face_threshold": face_threshold}
+    parts.write_plan(folder, chunks)
+    try:
+        store.create(job_id, {"out": str(out_r), "parts": str(folder), "total": sum(map(len, chunks)),
+                              "n_chunks": len(chunks), "labels": list(predictor.labels),
+                              "model_id": predictor.model_id, "params": params, "submitted_at": time.time()},
+                     cfg.key_ttl)
+    except BaseException:
+        parts.remove(folder)
+        raise
+    try:
+        with score_chunk.app.producer_or_acquire() as producer:
+            for i in range(len(chunks)):
+                score_chunk.apply_async((job_id, i), producer=producer)
+    except Exception as e:  # noqa: BLE001 - kombu and redis errors alike: the job cannot run as submitted
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        with contextlib.suppress(*store.REDIS_ERRORS):
+            store.end(job_id, "failed", error=f"submit interrupted: {reason}")
+        raise JobError(f"job {job_id} not queued: {reason}") from None
     return job_id
 
 
@@ -92,9 +120,8 @@ def wait(job_id: str, poll: float = 0.5, redis_grace: float = 120.0, progress: b
     Redis being briefly unreachable (a restart) is waited out for ``redis_grace`` seconds.
 
     Raises:
-        JobError: unknown job, or Redis unreachable for longer than ``redis_grace``.
+        JobError: unknown job, lost (Redis forgot it), or Redis unreachable for longer than ``redis_grace``.
     """
-    from redis.exceptions import ConnectionError as RedisConnectionError
     from tqdm import tqdm
 
     bar, down_since = None, None
@@ -103,7 +130,12 @@ def wait(job_id: str, poll: float = 0.5, redis_grace: float = 120.0, progress: b
             try:
                 st = status(job_id)
                 down_since = None
-            except RedisConnectionError as e:
+            except JobError:
+                if bar is None:
+                    raise
+                raise JobError(f"job {job_id} vanished from Redis: its state was lost (Redis restarted without "
+                               "persistence, or flushed); submit the job again") from None
+            except store.REDIS_ERRORS as e:
                 down_since = down_since or time.time()
                 if time.time() - down_since > redis_grace:
                     raise JobError(f"Redis unreachable for {redis_grace:.0f} s: {e}") from None
@@ -123,14 +155,17 @@ def wait(job_id: str, poll: float = 0.5, redis_grace: float = 120.0, progress: b
 
 
 def cancel(job_id: str) -> None:
-    """Mark a job cancelled: chunks not yet started are skipped and no report is written.
+    """Mark a job cancelled and remove its job folder: chunks not yet started are skipped, no report is written.
 
     Raises:
         JobError: unknown job.
     """
-    if store.get(job_id) is None:
+    meta = store.get(job_id)
+    if meta is None:
         raise JobError(f"unknown job {job_id}")
-    store.update(job_id, state="cancelled", finished_at=time.time())
+    store.end(job_id, "cancelled")  # a job already done stays done, with its report
+    if meta["state"] != "done":
+        parts.remove(Path(meta["parts"]))
 
 
 def _take(in_flight: deque, bar) -> list[dict]:
@@ -141,9 +176,10 @@ def _take(in_flight: deque, bar) -> list[dict]:
     return rows
 
 
-def score_local(root: str | Path, out: str | Path, recursive: bool = False, faces: str = "none",
+def score_local(root: str | Path, out: str | Path, recursive: bool = False, faces: str = "auto",
                 chunk_size: int = 256, model: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-                threads: int = 0, progress: bool = True) -> dict:
+                threads: int = 0, progress: bool = True, align: bool = True, face_threshold: float | None = None,
+                detector=None, notify: Callable[[str], None] = _stderr) -> dict:
     """Score a folder in this process, without Redis, with the same chunk code as the workers.
 
     Args:
@@ -152,6 +188,9 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, face
             chunk's decoding (Pillow) with another's inference (onnxruntime releases
             the GIL); the report is written in chunk order. ``make bench`` measures
             both settings.
+        notify: receives one-line notes (files skipped in subfolders); default: printed to stderr.
+        align, face_threshold: see :func:`worker.scoring.score_files`.
+        detector: a face detector to use instead of the process's YuNet (``make bench`` passes the old Haar one).
 
     Returns:
         the summary written beside the report.
@@ -165,19 +204,21 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, face
         raise JobError(f"threads must be >= 0, got {threads}")
     n_threads = threads or os.cpu_count() or 1
     root_r = Path(root).resolve()
-    chunks = _plan(root_r, recursive, chunk_size)
+    chunks = _plan(root_r, recursive, chunk_size, notify)
     model_path = Path(model or settings.load().model).resolve()
-    predictor, detector = scoring.models(model_path, 1 if n_threads > 1 else 0, faces != "none")
+    predictor, own = scoring.models(model_path, 1 if n_threads > 1 else 0, faces != "none" and detector is None)
+    detector = detector or own
     t0, total = time.time(), sum(map(len, chunks))
     params = {"input": str(root_r), "recursive": recursive, "faces": faces, "chunk_size": chunk_size,
-              "model": str(model_path), "max_pixels": max_pixels, "mode": "in-process", "threads": n_threads}
+              "model": str(model_path), "max_pixels": max_pixels, "mode": "in-process", "threads": n_threads,
+              "align": align, "face_threshold": face_threshold}
 
     def rows():
         with tqdm(total=total, unit="img", disable=not progress) as bar, ThreadPoolExecutor(n_threads) as pool:
             in_flight: deque = deque()  # (future rows, file count), in chunk order; at most n_threads + 1
             for chunk in chunks:
                 in_flight.append((pool.submit(scoring.score_files, root_r, chunk, predictor, detector, faces,
-                                              max_pixels), len(chunk)))
+                                              max_pixels, align=align, face_threshold=face_threshold), len(chunk)))
                 if len(in_flight) > n_threads:
                     yield from _take(in_flight, bar)
             while in_flight:

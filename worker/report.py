@@ -9,15 +9,17 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FACE_EXTRA = ("det_score", "landmarks", "crop")
 
 
 def columns(labels: Sequence[str], faces: str) -> list[str]:
-    """Header: path, status, error, label, confidence, p_<label>..., then face, box with face detection."""
+    """Header: path, status, error, label, confidence, p_<label>..., then with face detection face, box and
+    (appended later) det_score, landmarks, crop."""
     cols = ["path", "status", "error", "label", "confidence", *(f"p_{name}" for name in labels)]
-    return cols + (["face", "box"] if faces != "none" else [])
+    return cols + (["face", "box", *FACE_EXTRA] if faces != "none" else [])
 
 
 def neutralise(cell: str) -> str:
@@ -33,14 +35,19 @@ def cells(row: dict, labels: Sequence[str], faces: str) -> list[str]:
            *("" if p is None else f"{p:.6f}" for p in probs)]
     if faces != "none":
         out += ["" if row["face"] is None else str(row["face"]), row["box"]]
+        score = row.get("det_score")
+        out += ["" if score is None else f"{score:.4f}", row.get("landmarks", ""), row.get("crop", "")]
     return out
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write: Callable[[object], None], mode: str = "w") -> None:
+    """Write ``path`` all or nothing: ``write(f)`` fills a temporary file beside it (UTF-8, ``\n`` line ends,
+    as the csv module wants, or bytes with ``mode="wb"``), which is fsynced, then renamed over ``path``.
+    On any error the temporary file is removed and ``path`` is untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
@@ -105,7 +112,7 @@ def write_report(rows: Iterable[dict], out: Path, labels: Sequence[str], faces: 
             stats.add(r)
             w.writerow(cells(r, labels, faces))
 
-    _atomic_write(out, write_csv)
+    atomic_write(out, write_csv)
     summary = stats.as_dict(n_files, time.time() - t0, model_id, params)
-    _atomic_write(out.with_suffix(".summary.json"), lambda f: json.dump(summary, f, indent=2, ensure_ascii=False))
+    atomic_write(out.with_suffix(".summary.json"), lambda f: json.dump(summary, f, indent=2, ensure_ascii=False))
     return summary

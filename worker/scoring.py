@@ -2,8 +2,9 @@
 
 A row is a JSON-native dict: ``path`` (relative, POSIX), ``status`` (``ok``,
 ``error`` or ``no_face``), ``error`` (one line or ""), ``label``, ``confidence``,
-``probs`` (list in the model's label order, or None), ``face`` (index or None)
-and ``box`` (``"x,y,w,h"`` or "").
+``probs`` (list in the model's label order, or None), ``face`` (index or None),
+``box`` (``"x,y,w,h"`` or ""), ``det_score`` (detector score or None), ``landmarks``
+(``"x1,y1,...,x5,y5"`` or "") and ``crop`` (``aligned``, ``box``, ``whole`` or "").
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from fercore import IMAGE_EXTENSIONS, ImageDecodeError
-from fercore.analyze import analyze
+from fercore.analyze import FACE_MODES, analyze
 from fercore.faces import FaceDetector
 from fercore.predictor import Predictor
 from fercore.preprocess import DEFAULT_MAX_PIXELS, open_image
 from worker.report import sort_key
 
-FACE_MODES = ("none", "largest", "all")
 _CACHE: dict[tuple[str, int], tuple[Predictor, FaceDetector | None]] = {}
 
 
@@ -32,15 +32,22 @@ def list_files(root: Path, recursive: bool = False) -> list[str]:
     other non-regular entries with an image extension are listed (they get an
     error row rather than disappearing from the report).
     """
+    return list_files_counting_skipped(root, recursive)[0]
+
+
+def list_files_counting_skipped(root: Path, recursive: bool = False) -> tuple[list[str], int]:
+    """:func:`list_files`, and how many image-extension entries in subfolders it left out (0 if ``recursive``)."""
     root = Path(root)
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        if not recursive:
-            dirnames.clear()
+    found, skipped = [], 0
+    for dirpath, _, filenames in os.walk(root, followlinks=False):
+        top = dirpath == str(root)
         for name in filenames:
             if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
-                found.append(Path(dirpath, name).relative_to(root).as_posix())
-    return sorted(found)
+                if recursive or top:
+                    found.append(Path(dirpath, name).relative_to(root).as_posix())
+                else:
+                    skipped += 1
+    return sorted(found), skipped
 
 
 def models(model_path: str | Path, ort_threads: int = 1, faces: bool = False) -> tuple[Predictor, FaceDetector | None]:
@@ -53,7 +60,7 @@ def models(model_path: str | Path, ort_threads: int = 1, faces: bool = False) ->
         _CACHE[key] = (Predictor(model_path, intra_op_threads=ort_threads), None)
     predictor, detector = _CACHE[key]
     if faces and detector is None:
-        detector = FaceDetector()
+        detector = FaceDetector(intra_op_threads=ort_threads)
         _CACHE[key] = (predictor, detector)
     return predictor, detector
 
@@ -79,9 +86,10 @@ def check_file(root: Path, rel: str) -> bytes:
         raise ImageDecodeError(f"unreadable: {getattr(e, 'strerror', None) or e}") from None
 
 
-def _row(path: str, status: str, error: str = "", probs: np.ndarray | None = None, labels=(), face=None, box=""):
+def _row(path: str, status: str, error: str = "", probs: np.ndarray | None = None, labels=(), face=None, box="",
+         det_score=None, landmarks="", crop=""):
     row = {"path": path, "status": status, "error": error, "label": "", "confidence": None, "probs": None,
-           "face": face, "box": box}
+           "face": face, "box": box, "det_score": det_score, "landmarks": landmarks, "crop": crop}
     if probs is not None:
         i = int(np.argmax(probs))
         row.update(label=labels[i], confidence=float(probs[i]), probs=[float(p) for p in probs])
@@ -89,14 +97,18 @@ def _row(path: str, status: str, error: str = "", probs: np.ndarray | None = Non
 
 
 def score_files(root: str | Path, paths: list[str], predictor: Predictor, detector: FaceDetector | None = None,
-                faces: str = "none", max_pixels: int = DEFAULT_MAX_PIXELS, batch_size: int = 256) -> list[dict]:
+                faces: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS, batch_size: int = 256,
+                align: bool = True, face_threshold: float | None = None) -> list[dict]:
     """Score ``paths`` (relative to ``root``): at least one row per path, never an exception per file.
 
     Returns rows sorted by path then face (:func:`worker.report.sort_key`).
 
     With ``faces="none"`` each image is classified whole (decoded, preprocessed,
-    inferred in batches of ``batch_size``); with ``largest``/``all`` faces are
-    detected and each gets a row (``face`` index, ``box``), or one ``no_face`` row.
+    inferred in batches of ``batch_size``); with ``auto``/``largest``/``all`` faces are
+    detected (:func:`fercore.analyze.analyze`, aligned unless ``align`` is False, detector
+    threshold ``face_threshold``) and each gets a row (``face`` index, ``box``, ``det_score``,
+    ``landmarks``, ``crop``), or one ``no_face`` row; ``auto`` classifies a face crop whole
+    (``crop`` = ``whole``).
 
     Raises:
         ValueError: unknown ``faces`` mode.
@@ -121,7 +133,8 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
                 if len(pending) >= batch_size:
                     flush()
                 continue
-            found = analyze(open_image(data, max_pixels), predictor, detector, faces)
+            found = analyze(open_image(data, max_pixels), predictor, detector, faces, align=align,
+                            score_threshold=face_threshold)
         except ImageDecodeError as e:
             rows.append(_row(rel, "error", str(e)))
             continue
@@ -129,7 +142,12 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
             rows.append(_row(rel, "no_face"))
         for i, f in enumerate(found):
             probs = np.array([f.probs[k] for k in labels])
+            if f.box is None:
+                rows.append(_row(rel, "ok", probs=probs, labels=labels, crop=f.crop))
+                continue
             box = f"{f.box.x},{f.box.y},{f.box.w},{f.box.h}"
-            rows.append(_row(rel, "ok", probs=probs, labels=labels, face=i, box=box))
+            marks = "" if f.landmarks is None else ",".join(f"{v:.1f}" for v in f.landmarks.ravel())
+            rows.append(_row(rel, "ok", probs=probs, labels=labels, face=i, box=box, det_score=round(f.score, 4),
+                             landmarks=marks, crop=f.crop))
     flush()
     return sorted(rows, key=sort_key)

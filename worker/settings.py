@@ -31,6 +31,10 @@ class Settings:
             one process per core).
         SCORER_MAX_TASKS_PER_CHILD: recycle a worker process after this many chunks (default 200).
         SCORER_KEY_TTL: seconds a job's state stays in Redis (default 7 days).
+        SCORER_REDIS_GRACE: seconds a task waits out an unreachable Redis before giving up (default 600).
+        SCORER_SWEEP_INTERVAL: seconds between the worker-side sweeps that finalize complete jobs (default 10).
+        SCORER_STALL_TIMEOUT: seconds without any chunk completing, with the broker queue empty, after which
+            the sweeper re-queues a job's missing chunks (default 2 x visibility timeout + 30).
     """
 
     redis_url: str
@@ -42,21 +46,28 @@ class Settings:
     ort_threads: int
     max_tasks_per_child: int
     key_ttl: int
+    redis_grace: int
+    sweep_interval: float
+    stall_timeout: int
 
 
 def load() -> Settings:
     """Settings from the current environment."""
     env = os.environ.get
+    visibility = int(env("SCORER_VISIBILITY_TIMEOUT", "300"))
     return Settings(
         redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         input_roots=_roots("SCORER_INPUT_ROOTS"),
         output_roots=_roots("SCORER_OUTPUT_ROOTS"),
         model=Path(env("SCORER_MODEL", str(ROOT / "models" / "fer2013_cnn.onnx"))),
-        visibility_timeout=int(env("SCORER_VISIBILITY_TIMEOUT", "300")),
+        visibility_timeout=visibility,
         restore_interval=int(env("SCORER_RESTORE_INTERVAL", "5")),
         ort_threads=int(env("SCORER_ORT_THREADS", "1")),
         max_tasks_per_child=int(env("SCORER_MAX_TASKS_PER_CHILD", "200")),
         key_ttl=int(env("SCORER_KEY_TTL", str(7 * 24 * 3600))),
+        redis_grace=int(env("SCORER_REDIS_GRACE", "600")),
+        sweep_interval=float(env("SCORER_SWEEP_INTERVAL", "10")),
+        stall_timeout=int(env("SCORER_STALL_TIMEOUT", str(2 * visibility + 30))),
     )
 
 

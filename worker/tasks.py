@@ -1,27 +1,25 @@
-"""Celery tasks: score one chunk, assemble the report once every chunk is stored.
+"""Celery tasks: score one chunk into its part file, assemble the report once every chunk is recorded.
 
-A job is a ``chord``: one :func:`score_chunk` per chunk, then :func:`finalize`.
-Chunks are idempotent (rows stored by chunk index), so a chunk redelivered after
-a worker died, or run twice, still yields exactly one row set per file.
+A job is one :func:`score_chunk` message per chunk (``(job id, chunk index)``; the paths are in
+the job's plan file, :mod:`worker.parts`). No chord: a chunk writes its part file atomically, then
+records its completion in Redis (idempotent by chunk index); the chunk that completes the set sends
+:func:`finalize`, and the worker-side sweeper (:mod:`worker.sweeper`) sends it again for any job
+whose chunks are all recorded but which is not done, so a lost message or a Redis restart only
+delays the report. Every Redis access waits out an unreachable Redis for ``SCORER_REDIS_GRACE``.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 from celery.signals import worker_process_init
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from worker import report, scoring, settings, store
+from worker import finalizer, parts, scoring, settings, store
 from worker.app import app
 
 log = logging.getLogger(__name__)
-REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError)
-FINALIZE_POLL_S = 2.0
-FINALIZE_MAX_WAIT_S = 3600.0  # after the chord fired, how long to wait for chunks still being redelivered
+SKIP_STATES = ("done", "failed", "cancelled")
 
 
 @worker_process_init.connect
@@ -43,68 +41,59 @@ def warm_up(**_) -> None:
         log.warning("model warm-up skipped: %s", e)
 
 
-@app.task(bind=True, name="fer.score_chunk", autoretry_for=REDIS_ERRORS, retry_backoff=2, retry_backoff_max=30,
-          max_retries=30)
-def score_chunk(self, job_id: str, index: int, root: str, paths: list[str], model: str, model_id: str,
-                faces: str, max_pixels: int) -> int:
-    """Score ``paths`` (relative to ``root``) and store their rows as chunk ``index``; returns the file count.
+@app.task(name="fer.score_chunk", ignore_result=True)
+def score_chunk(job_id: str, index: int) -> None:
+    """Score chunk ``index`` of a job into its part file and record its completion (idempotent).
+
+    Chunks of a job that Redis does not know (lost state), or that is done, failed or cancelled,
+    are skipped. A chunk that cannot be scored (input folder or job folder outside this worker's
+    roots, another model file, unreadable plan, unwritable part) fails the job with a one-line
+    reason; per-file problems are error rows, never exceptions.
 
     Raises:
-        worker.settings.PathNotAllowed: ``root`` is outside this worker's ``SCORER_INPUT_ROOTS``.
-        RuntimeError: this worker's model file differs from the one the job was submitted with.
+        redis.exceptions.ConnectionError: Redis unreachable for longer than ``SCORER_REDIS_GRACE`` (the
+            acknowledgement needs Redis too, so the message is redelivered; the sweeper re-sends lost chunks).
     """
     cfg = settings.load()
-    meta = store.get(job_id)
-    if meta is None or meta.get("state") == "cancelled":
-        return 0
-    root_path = settings.under_roots(root, cfg.input_roots, "input folder")
-    predictor, detector = scoring.models(model, cfg.ort_threads, faces != "none")
-    if predictor.model_id != model_id:
-        raise RuntimeError(f"worker has model {predictor.model_id}, job was submitted with {model_id}")
-    rows = scoring.score_files(root_path, paths, predictor, detector, faces, max_pixels)
-    store.save_chunk(job_id, index, rows, len(paths), cfg.key_ttl)
-    return len(paths)
+    meta = store.retrying(lambda: store.get(job_id), cfg.redis_grace)
+    if meta is None or meta["state"] in SKIP_STATES:
+        return
+    p = meta["params"]
+    try:
+        root = settings.under_roots(p["input"], cfg.input_roots, "input folder")
+        folder = settings.under_roots(meta["parts"], cfg.output_roots, "job folder")
+        paths = parts.chunk_paths(folder, index)
+        predictor, detector = scoring.models(p["model"], cfg.ort_threads, p["faces"] != "none")
+        if predictor.model_id != meta["model_id"]:
+            raise RuntimeError(f"worker has model {predictor.model_id}, job was submitted with {meta['model_id']}")
+        rows = scoring.score_files(root, paths, predictor, detector, p["faces"], p["max_pixels"],
+                                   align=p.get("align", True), face_threshold=p.get("face_threshold"))
+        parts.write_part(folder, index, rows)
+    except (settings.PathNotAllowed, RuntimeError, OSError, ValueError) as e:
+        now = store.retrying(lambda: store.get(job_id), cfg.redis_grace)
+        if now is None or now["state"] == "cancelled":  # cancel removed the job folder under this chunk
+            return
+        error = f"chunk {index}: {finalizer.one_line(e)}"
+        log.error("job %s: %s", job_id, error)
+        store.retrying(lambda: store.end(job_id, "failed", error=error), cfg.redis_grace)
+        return
+    n_errors = sum(r["status"] == "error" for r in rows)
+    n_done = store.retrying(lambda: store.chunk_done(job_id, index, len(paths), n_errors, cfg.key_ttl),
+                            cfg.redis_grace)
+    if n_done >= meta["n_chunks"]:
+        try:
+            finalize.apply_async((job_id,), retry=True, retry_policy={"max_retries": 5, "interval_step": 1})
+        except Exception as e:  # noqa: BLE001 - the sweeper sends it again
+            log.warning("job %s: finalize not sent (%s); the sweeper will send it", job_id, e)
 
 
-@app.task(bind=True, name="fer.finalize", autoretry_for=REDIS_ERRORS, retry_backoff=2, retry_backoff_max=30,
-          max_retries=None)
-def finalize(self, counts: list[int], job_id: str) -> dict | None:
-    """Chord callback: once every chunk's rows are stored, write the CSV report and its summary.
+@app.task(name="fer.finalize", ignore_result=True)
+def finalize(job_id: str) -> str:
+    """Write the job's report from its parts if every chunk is recorded (see :func:`worker.finalizer.finalize_job`).
 
-    Re-schedules itself while chunks are missing (a duplicate delivery can fire the
-    chord early) and marks the job failed after ``FINALIZE_MAX_WAIT_S``.
+    Returns:
+        the outcome (``done``, ``already``, ``incomplete``, ``busy``, ``ended``, ``lost``, ``failed``).
     """
-    cfg = settings.load()
-    meta = store.get(job_id)
-    if meta is None:
-        raise RuntimeError(f"job {job_id}: state lost from Redis before the report was written")
-    if meta["state"] in ("cancelled", "done"):
-        return None
-    missing = store.missing_chunks(job_id, meta["n_chunks"])
-    if missing:
-        if self.request.retries * FINALIZE_POLL_S > FINALIZE_MAX_WAIT_S:
-            store.update(job_id, state="failed", error=f"{len(missing)} chunks never finished (e.g. {missing[:5]})")
-            return None
-        raise self.retry(countdown=FINALIZE_POLL_S, max_retries=None)
-    out = settings.under_roots(meta["out"], cfg.output_roots, "report")
-    files = set()
-
-    def rows():
-        for row in store.rows(job_id, meta["n_chunks"]):
-            files.add(row["path"])
-            yield row
-        if len(files) != meta["total"]:  # aborts the atomic write: never a short report
-            raise RuntimeError(f"{meta['total'] - len(files)} files have no row; report not written")
-
-    summary = report.write_report(rows(), out, meta["labels"], meta["params"]["faces"], meta["total"],
-                                  meta["submitted_at"], meta["model_id"], meta["params"])
-    store.update(job_id, state="done", finished_at=time.time(), summary=summary)
-    store.drop_rows(job_id)
-    log.info("job %s: wrote %s (%d rows)", job_id, out, summary["rows"])
-    return summary
-
-
-@app.task(name="fer.job_failed")
-def job_failed(request, exc, traceback, job_id: str) -> None:
-    """Errback of the chord: record a one-line reason on the job."""
-    store.update(job_id, state="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    outcome = finalizer.finalize_job(job_id)
+    log.info("job %s: finalize: %s", job_id, outcome)
+    return outcome

@@ -1,0 +1,104 @@
+"""The issue-9 recipe on real FER2013 slices: ensembles with test-time views, temperature scaling, ECE,
+distillation, and every stage of `make train export` end to end at a tiny size."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import numpy as np
+import onnx
+import pytest
+
+from fercore.predictor import Predictor
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def small_npz(fer, tmp_path_factory):
+    """1,500 train / 300 val / 300 test real FER2013 images as an archive in the shared layout."""
+    rng = np.random.default_rng(1)
+    arrays = {"classes": fer["classes"]}
+    for split, n in (("train", 1500), ("val", 300), ("test", 300)):
+        idx = np.sort(rng.choice(len(fer[f"y_{split}"]), size=n, replace=False))
+        for key in ("x", "y", "ids"):
+            arrays[f"{key}_{split}"] = fer[f"{key}_{split}"][idx]
+    path = tmp_path_factory.mktemp("npz") / "small.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture(scope="module")
+def recipe(small_npz, tmp_path_factory):
+    """`make train export` with the shipped recipe's stages at a tiny size: two teachers, their ensemble with
+    flip TTA, soft labels, a distilled student and its export."""
+    out = tmp_path_factory.mktemp("recipe")
+    common = "--crop 44 --epochs 2 --batch-size 64 --lr 0.01 --optimizer sgd --warmup-steps 20 --erasing 0.5"
+    args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"ENSEMBLE={out}/ens.onnx", f"MODEL={out}/student.onnx",
+            "TEACHER_SEEDS=0 1", "TEACHER_TTA=tencrop", f"TEACHER_ARGS={common} --widths 8,16 --head-units 16",
+            f"STUDENT_ARGS={common} --widths 8,8 --head-units 8 --kd-alpha 0.5 --kd-temperature 4",
+            f"PY={os.sys.executable}"]
+    proc = subprocess.run(["make", "train", "export", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    again = subprocess.run(["make", "train", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return out, proc.stdout, again
+
+
+def _views(x: np.ndarray, crop: int) -> list[np.ndarray]:
+    """The ten crops computed with NumPy: centre, four corners, each mirrored."""
+    h, w = x.shape[1:3]
+    t, left = (h - crop) // 2, (w - crop) // 2
+    boxes = [(t, left), (0, 0), (0, w - crop), (h - crop, 0), (h - crop, w - crop)]
+    out = []
+    for r, c in boxes:
+        v = x[:, r:r + crop, c:c + crop]
+        out += [v, v[:, :, ::-1]]
+    return out
+
+
+def test_every_stage_runs_and_each_resumes_as_done(recipe):
+    out, log, again = recipe
+    runs = out / "runs"
+    for name in ("teacher0", "teacher1", "student"):
+        for f in ("best.keras", "last.keras", "history.csv", "train_summary.json", "config.json"):
+            assert (runs / name / f).stat().st_size > 0, (name, f)
+    assert "epoch 2/2" in log and "ETA" in log
+    soft = np.load(runs / "soft_labels.npy")
+    assert soft.shape == (1500, 7) and soft.dtype == np.float16 and np.allclose(soft.sum(1), 1, atol=1e-2)
+    student_cfg = json.loads((runs / "student" / "config.json").read_text())["train"]
+    assert student_cfg["soft_labels"].endswith("soft_labels.npy")
+    ens, student = Predictor(out / "ens.onnx"), Predictor(out / "student.onnx")
+    assert json.loads(ens.metadata["members"]) == ["teacher0", "teacher1"] and ens.metadata["tta"] == "tencrop"
+    assert student.metadata["tta"] == "none" and float(student.metadata["temperature"]) > 0
+    for p in (ens, student):  # what serving reads comes from the file's metadata
+        assert p.config.input_shape == (48, 48, 1) and len(p.labels) == 7
+    for f in ("ens.md", "student.md", "student.int8.onnx", "ens.reliability.png", "student.reliability.png"):
+        assert (out / f).stat().st_size > 0, f
+    # INT8: the input scale folds into the first Conv through the crop, so raw pixels are quantized exactly
+    q = onnx.load(out / "student.int8.onnx")
+    after_crop = [n for n in q.graph.node if n.op_type == "Slice"][0].output[0]
+    assert {n.op_type for n in q.graph.node if after_crop in n.input} <= {"Reshape", "Transpose", "QuantizeLinear"}
+    ledger = json.loads((out / "privatetest_evaluations.json").read_text())
+    assert [r["model"] for r in ledger] == ["ens.onnx", "student.onnx"]
+    # a second `make train` finds every stage done and trains nothing
+    assert again.returncode == 0 and "epoch" not in again.stdout, again.stdout
+
+
+def test_folded_tta_ensemble_equals_mean_of_its_parts(recipe, fer):
+    import keras
+
+    from training.calibration import apply_temperature
+
+    out = recipe[0]
+    ens = Predictor(out / "ens.onnx")
+    x = fer["x_val"][:64, :, :, None].astype(np.float32)
+    parts = []
+    for run in ("teacher0", "teacher1"):
+        net = keras.models.load_model(out / "runs" / run / "best.keras")
+        parts += [net.predict(np.ascontiguousarray(v), verbose=0) for v in _views(x, 44)]
+    assert len(parts) == 20
+    expected = apply_temperature(np.mean(parts, axis=0), float(ens.metadata["temperature"]))
+    got = ens.predict(x)
+    assert np.abs(got - expected).max() < 1e-4
+    assert (got.argmax(1) == np.mean(parts, axis=0).argmax(1)).all()
