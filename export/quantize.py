@@ -79,8 +79,8 @@ def quantize_int8(fp32_path: Path, out: Path, calibration: np.ndarray) -> Path:
                         weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax, extra_options={"CalibMovingAverage": True})
     q = onnx.load(out)
-    meta.update({"quantization": "static INT8, QDQ, per-channel 7-bit weights, min/max averaged over calibration batches "
-                                 "(onnxruntime.quantization)",
+    meta.update({"quantization": "static INT8, QDQ, per-channel 7-bit weights, min/max averaged over calibration "
+                                 "batches (onnxruntime.quantization)",
                  "calibration_images": str(len(calibration))})
     for k in ("test_top1_accuracy", "test_macro_f1"):  # measured on the fp32 model: re-measured by the caller
         meta.pop(k, None)
