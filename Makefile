@@ -51,7 +51,7 @@ install-demo: $(PY)  ## create .venv with the demo extra only (no TensorFlow)
 	$(PY) -m pip install -q -e ".[demo]"
 
 $(TREE)/train:
-	$(PY) -m training prepare --npz $(NPZ) --out $(TREE)
+	$(PY) -m fer_toolkit.training prepare --npz $(NPZ) --out $(TREE)
 
 data:  ## optional: FER2013 as image folders in TREE=data/fer2013/{train,val,test}/<class>/*.png (training reads NPZ directly)
 	@$(MAKE) --no-print-directory $(TREE)/train
@@ -60,47 +60,47 @@ TEACHER_RUNS := $(foreach s,$(TEACHER_SEEDS),$(RUNS)/teacher$(s))
 STUDENT_RUN  := $(RUNS)/student
 
 $(RUNS)/teacher%/train_summary.json:
-	$(PY) -m training train --data $(DATA) --out $(RUNS)/teacher$* --seed $* $(TEACHER_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUNS)/teacher$* --seed $* $(TEACHER_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
 
 $(ENSEMBLE): $(TEACHER_RUNS:%=%/train_summary.json)
-	$(PY) -m export $(TEACHER_RUNS:%=--run %) --tta $(TEACHER_TTA) --out $@ --model-version 2
+	$(PY) -m fer_toolkit.export $(TEACHER_RUNS:%=--run %) --tta $(TEACHER_TTA) --out $@ --model-version 2
 
 $(RUNS)/soft_labels.npy: $(ENSEMBLE)
-	$(PY) -m training soft-labels --teacher $< --data $(DATA) --out $@
+	$(PY) -m fer_toolkit.training soft-labels --teacher $< --data $(DATA) --out $@
 
 $(STUDENT_RUN)/train_summary.json: $(RUNS)/soft_labels.npy
-	$(PY) -m training train --data $(DATA) --out $(STUDENT_RUN) --soft-labels $< $(STUDENT_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(STUDENT_RUN) --soft-labels $< $(STUDENT_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
 
 train:  ## the shipped recipe: teachers (TEACHER_SEEDS), their ensemble ENSEMBLE, soft labels, the distilled student (RESUME=1 continues)
 	@$(MAKE) --no-print-directory $(STUDENT_RUN)/train_summary.json
 
 export:  ## the student -> MODEL (+ INT8), calibrated, measured once on PrivateTest, model cards
-	$(PY) -m export --run $(STUDENT_RUN) --out $(MODEL) --model-version 2 $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
+	$(PY) -m fer_toolkit.export --run $(STUDENT_RUN) --out $(MODEL) --model-version 2 $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
 
 train-run:  ## one run on your own DATA (folder tree or .npz) into RUN, with TRAIN_ARGS (RESUME=1 continues)
-	$(PY) -m training train --data $(DATA) --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume) $(TRAIN_ARGS)
+	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume) $(TRAIN_ARGS)
 
 evaluate:  ## metrics, confusion matrix and curves of RUN on its test split
-	$(PY) -m training evaluate --run $(RUN) --split test
+	$(PY) -m fer_toolkit.training evaluate --run $(RUN) --split test
 
 export-run:  ## RUN/best.keras -> MODEL (ONNX + metadata + INT8), parity check, card MODEL's stem + .md
-	$(PY) -m export --run $(RUN) --out $(MODEL) $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
+	$(PY) -m fer_toolkit.export --run $(RUN) --out $(MODEL) $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
 
 demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860) with MODEL; SHARE=1 asks for a public link
-	$(PY) -m demo --model $(MODEL) --host $(HOST) --port $(PORT) $(if $(SHARE),--share)
+	$(PY) -m fer_toolkit.demo --model $(MODEL) --host $(HOST) --port $(PORT) $(if $(SHARE),--share)
 
 space:  ## stage a self-contained Hugging Face Space folder in build/space
-	$(PY) -m demo.space build/space --model $(MODEL)
+	$(PY) -m fer_toolkit.demo.space build/space --model $(MODEL)
 
 worker:  ## a Celery worker on REDIS_URL (default redis://127.0.0.1:6379/0), CONCURRENCY=2 processes
-	$(PY) -m celery -A worker.app worker --concurrency $(CONCURRENCY) --loglevel INFO
+	$(PY) -m celery -A fer_toolkit.worker.app worker --concurrency $(CONCURRENCY) --loglevel INFO
 
 score:  ## score DIR into OUT (CSV) in this process, without Redis (FACES=auto|largest|all|none, NO_ALIGN=1, RECURSIVE=1)
 	@test -n "$(DIR)" || { echo "error: set DIR=folder of images"; exit 2; }
-	$(PY) -m worker score "$(DIR)" --out "$(OUT)" --faces $(FACES) $(if $(NO_ALIGN),--no-align) $(if $(RECURSIVE),--recursive)
+	$(PY) -m fer_toolkit.worker score "$(DIR)" --out "$(OUT)" --faces $(FACES) $(if $(NO_ALIGN),--no-align) $(if $(RECURSIVE),--recursive)
 
 flower:  ## Flower (Celery monitoring) on FLOWER_HOST:FLOWER_PORT (127.0.0.1:5555) against REDIS_URL
-	$(PY) -m celery -A worker.app flower --address=$(FLOWER_HOST) --port=$(FLOWER_PORT)
+	$(PY) -m celery -A fer_toolkit.worker.app flower --address=$(FLOWER_HOST) --port=$(FLOWER_PORT)
 
 bench:  ## benchmarks (not part of test): inference, decode limit, scoring, demo latency -> BENCHMARKS.md
 	$(PY) -m bench --model $(MODEL) --keras $(RUN)/best.keras

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from fer_toolkit.models import default_model
 
 from bench import decode, demo_latency, faces, inference, scoring, soak
 from bench.common import NPZ, ROOT, cpu_model
@@ -16,7 +17,7 @@ from bench.common import NPZ, ROOT, cpu_model
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
-    p.add_argument("--model", type=Path, default=ROOT / "models" / "fer2013_cnn.onnx")
+    p.add_argument("--model", type=Path, default=default_model())
     p.add_argument("--keras", type=Path, default=ROOT / "runs" / "fer2013" / "best.keras",
                    help="the same model in Keras (where absent: the architecture in the model's training_config.json)")
     p.add_argument("--files", type=int, default=20000, help="images in the scoring folder")
@@ -120,7 +121,7 @@ def main() -> None:
     if int8_row:
         r = int8_row["ips"] / fp32["ips"]
         target("ORT INT8 >= 2.5x ORT fp32 images/s at batch 256", f"{r:.2f}x", r >= 2.5)
-        from fercore.predictor import Predictor
+        from fer_toolkit.fercore.predictor import Predictor
 
         x = x_test[..., None]
         pred = {k: Predictor(p).predict(x).argmax(1) for k, p in (("fp32", a.model), ("int8", int8))}

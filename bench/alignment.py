@@ -1,7 +1,7 @@
 """How to crop a detected face for the classifier, chosen by measurement (BENCHMARKS.md, section 6).
 
-1. Template: the median YuNet landmarks on FER2013 Training crops (``fercore.align.FER_TEMPLATE``) and how
-   much of a crop YuNet's box covers (``fercore.analyze.FACE_LIKE_FRACTION``).
+1. Template: the median YuNet landmarks on FER2013 Training crops (``fer_toolkit.fercore.align.FER_TEMPLATE``) and how
+   much of a crop YuNet's box covers (``fer_toolkit.fercore.analyze.FACE_LIKE_FRACTION``).
 2. Accuracy: FER2013 PublicTest faces (the selection split: PrivateTest is kept for shipped models) pasted at
    several sizes and rotations into real backgrounds
    (scikit-image's coffee, rocket and Hubble photos), detected with YuNet, cropped by each method and classified;
@@ -16,9 +16,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from fer_toolkit.models import default_model
 from PIL import Image
 
-from bench.common import NPZ, ROOT
+from bench.common import NPZ
 
 SIZES, ANGLES, ZOOMS = (40, 80, 160), (0, 15, 30), (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 
@@ -60,10 +61,10 @@ def template(x_train: np.ndarray, detector) -> tuple[np.ndarray, float, np.ndarr
 
 def accuracy(x: np.ndarray, y: np.ndarray, model: Path, seed: int = 0) -> tuple[dict, dict]:
     """Per (size, angle): detection rate, and for each crop method its correct count on the detected faces."""
-    from fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmarks
-    from fercore.analyze import FACE_MARGIN
-    from fercore.faces import FaceDetector
-    from fercore.predictor import Predictor
+    from fer_toolkit.fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmarks
+    from fer_toolkit.fercore.analyze import FACE_MARGIN
+    from fer_toolkit.fercore.faces import FaceDetector
+    from fer_toolkit.fercore.predictor import Predictor
 
     pred, det, bgs, rng = Predictor(model), FaceDetector(), backgrounds(), np.random.default_rng(seed)
     hw = pred.config.input_size[::-1]
@@ -98,9 +99,9 @@ def accuracy(x: np.ndarray, y: np.ndarray, model: Path, seed: int = 0) -> tuple[
 
 def crops_whole_vs_aligned(x: np.ndarray, y: np.ndarray, model: Path) -> dict[str, float]:
     """Top-1 on FER2013 crops themselves: classified whole vs detected and aligned (where a face is found)."""
-    from fercore.analyze import face_input
-    from fercore.faces import FaceDetector
-    from fercore.predictor import Predictor
+    from fer_toolkit.fercore.analyze import face_input
+    from fer_toolkit.fercore.faces import FaceDetector
+    from fer_toolkit.fercore.predictor import Predictor
 
     pred, det = Predictor(model), FaceDetector()
     whole, aligned, labels = [], [], []
@@ -119,7 +120,7 @@ def crops_whole_vs_aligned(x: np.ndarray, y: np.ndarray, model: Path) -> dict[st
 
 def report(model: Path, n: int = 600) -> list[str]:
     """Markdown lines for BENCHMARKS.md."""
-    from fercore.faces import FaceDetector
+    from fer_toolkit.fercore.faces import FaceDetector
 
     with np.load(NPZ) as d:
         x_train, x_val, y_val = d["x_train"][:2000], d["x_val"][:n], d["y_val"][:n]
@@ -150,7 +151,7 @@ def report(model: Path, n: int = 600) -> list[str]:
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.alignment")
-    p.add_argument("--model", type=Path, default=ROOT / "models" / "fer2013_cnn.onnx")
+    p.add_argument("--model", type=Path, default=default_model())
     p.add_argument("-n", type=int, default=600)
     a = p.parse_args()
     print("\n".join(report(a.model, a.n)))

@@ -6,11 +6,11 @@ import io
 from pathlib import Path
 
 import numpy as np
+from fer_toolkit.fercore import DataConfig, load_image
+from fer_toolkit.fercore.preprocess import open_image, to_model_mode
 from PIL import Image
 
 from bench.common import ASTRONAUT, photo_640x480, timeit
-from fercore import DataConfig, load_image
-from fercore.preprocess import open_image, to_model_mode
 
 
 def _no_draft(data: bytes, cfg: DataConfig) -> np.ndarray:
@@ -32,7 +32,7 @@ def run(face: np.ndarray, tmp: Path, n: int = 300) -> dict[str, float]:
         "640x480 JPEG, Image.draft (load_image)": lambda: load_image(photo, cfg),
     }
     out = {k: float(np.median(timeit(f, n))) * 1000 for k, f in cases.items()}
-    from fercore.faces import FaceDetector
+    from fer_toolkit.fercore.faces import FaceDetector
 
     det, img = FaceDetector(), open_image(photo)
     ms = timeit(lambda: det.detect(img), max(20, n // 10))

@@ -11,12 +11,14 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from fer_toolkit.models import default_model
+
 from bench.common import fer_crop, p50_p95, photo_640x480, timeit
 
 
 def run(model_path: Path, n: int = 100) -> list[tuple[str, float, float]]:
     """Rows ``(case, p50 ms, p95 ms)``."""
-    from demo.handler import DemoModel, classify, faces_markdown, info_markdown
+    from fer_toolkit.demo.handler import DemoModel, classify, faces_markdown, info_markdown
 
     model = DemoModel(model_path)
     tmp = Path(tempfile.mkdtemp())
@@ -33,7 +35,7 @@ def run(model_path: Path, n: int = 100) -> list[tuple[str, float, float]]:
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.demo_latency")
-    p.add_argument("--model", type=Path, default=Path("models/fer2013_cnn.onnx"))
+    p.add_argument("--model", type=Path, default=default_model())
     p.add_argument("-n", type=int, default=100)
     a = p.parse_args()
     print("| demo latency | p50 ms | p95 ms |\n| --- | ---: | ---: |")

@@ -9,13 +9,12 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+from fer_toolkit.fercore.faces import Box, Face
 from PIL import Image
-
-from fercore.faces import Box, Face
 
 
 class HaarDetector:
-    """Same ``detect`` contract as :class:`fercore.faces.FaceDetector` (no landmarks, score 1).
+    """Same ``detect`` contract as :class:`fer_toolkit.fercore.faces.FaceDetector` (no landmarks, score 1).
 
     Raises:
         ImportError: OpenCV is not installed.

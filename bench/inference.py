@@ -39,8 +39,8 @@ def keras_model(keras_path: Path, run_config: Path):
         return None, f"skipped: neither {keras_path} nor {run_config} exists"
     import json
 
-    from export.onnx_export import build_kwargs
-    from training.model import build_model
+    from fer_toolkit.export.onnx_export import build_kwargs
+    from fer_toolkit.training.model import build_model
 
     model = build_model(**build_kwargs(json.loads(run_config.read_text())))
     return model, (f"{keras_path} is absent (it is not shipped), so the Keras rows time the same architecture built "
@@ -54,7 +54,7 @@ def run(model, onnx_path: Path, int8_path: Path | None, x: np.ndarray, n1: int =
         model: a Keras model for the Keras rows (see :func:`keras_model`), or None to skip them.
         x: real faces, uint8 ``(N >= 256, H, W, C)``.
     """
-    from fercore.predictor import Predictor
+    from fer_toolkit.fercore.predictor import Predictor
 
     x = x.astype(np.float32)
     one, big = x[:1], x[:256]
@@ -87,8 +87,7 @@ def nchw_variant(path: Path, out: Path) -> Path | None:
         ``out``, or None when no such layout op follows the input.
     """
     import onnx
-
-    from export.graph import bypass
+    from fer_toolkit.export.graph import bypass
 
     proto = onnx.load(path)
     g = proto.graph

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from fer_toolkit.models import default_model
 from PIL import Image
 
 from bench.common import NPZ, ROOT, cpu_model, group_rss_mb
@@ -85,7 +86,7 @@ def write_benchmarks(out: Path, row: str, n: int) -> None:
 def main() -> int:
     p = argparse.ArgumentParser(prog="python -m bench.soak")
     p.add_argument("--files", type=int, default=1_000_000, help="N: images in the job")
-    p.add_argument("--model", type=Path, default=ROOT / "models" / "fer2013_cnn.onnx")
+    p.add_argument("--model", type=Path, default=default_model())
     p.add_argument("--work", type=Path, default=Path(os.environ.get("SOAK_DIR", "/tmp/fer-soak")))
     p.add_argument("--chunk-size", type=int, default=256)
     p.add_argument("--redis-down", type=float, default=5.0, help="seconds Redis stays down")
@@ -113,8 +114,7 @@ def main() -> int:
                        "SCORER_OUTPUT_ROOTS": str(work / "out"), "SCORER_MODEL": str(a.model.resolve()),
                        "SCORER_ORT_THREADS": "1", "SCORER_VISIBILITY_TIMEOUT": "60", "SCORER_RESTORE_INTERVAL": "5"})
     import redis
-
-    from worker import jobs
+    from fer_toolkit.worker import jobs
 
     r = redis.Redis.from_url(server.url)
     env = dict(os.environ)

@@ -1,18 +1,18 @@
-"""``python -m demo [--model PATH] [--host H] [--port P] [--share]``: launch the Gradio app."""
+"""``python -m fer_toolkit.demo [--model PATH] [--host H] [--port P] [--share]``: launch the Gradio app."""
 
 from __future__ import annotations
 
 import sys
 
-from demo.handler import DEFAULT_MODEL
-from fercore.analyze import FACE_MODES
-from fercore.cli import OneLineParser, unit_interval
-from fercore.preprocess import DEFAULT_MAX_PIXELS
+from fer_toolkit.demo.handler import DEFAULT_MODEL
+from fer_toolkit.fercore.analyze import FACE_MODES
+from fer_toolkit.fercore.cli import OneLineParser, unit_interval
+from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse options, load the model once, launch; returns the exit status."""
-    p = OneLineParser(prog="python -m demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
+    p = OneLineParser(prog="fer-toolkit demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model exported by this project")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for all interfaces)")
     p.add_argument("--port", type=int, default=7860)
@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--face-threshold", type=unit_interval, default=0.8, help="detector score threshold 0..1")
     args = p.parse_args(argv)
 
-    from demo.app import build_demo
-    from demo.handler import DemoModel
+    from fer_toolkit.demo.app import build_demo
+    from fer_toolkit.demo.handler import DemoModel
 
     try:
         model = DemoModel(args.model, args.max_pixels, args.faces, args.align, args.face_threshold)

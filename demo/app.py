@@ -1,6 +1,6 @@
-"""The Gradio app: upload, webcam snapshot and live webcam stream over :mod:`demo.handler`.
+"""The Gradio app: upload, webcam snapshot and live webcam stream over :mod:`fer_toolkit.demo.handler`.
 
-``python -m demo`` (or ``make demo``) launches it; importing this module does not.
+``python -m fer_toolkit.demo`` (or ``make demo``) launches it; importing this module does not.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
-
-from demo.handler import DemoModel, classify, explain, faces_markdown, info_markdown  # noqa: E402
-from fercore.preprocess import ImageDecodeError  # noqa: E402
+from fer_toolkit.demo.handler import DemoModel, classify, explain, faces_markdown, info_markdown  # noqa: E402
+from fer_toolkit.fercore.preprocess import ImageDecodeError  # noqa: E402
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.jpg"))
 TOP_K = 3

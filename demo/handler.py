@@ -11,15 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fer_toolkit.fercore.analyze import FaceMode, FaceResult, analyze
+from fer_toolkit.fercore.faces import FaceDetector
+from fer_toolkit.fercore.occlusion import occlusion_map, overlay
+from fer_toolkit.fercore.predictor import Predictor, top_k
+from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
+from fer_toolkit.models import default_model
 from PIL import Image, ImageDraw, ImageFont
 
-from fercore.analyze import FaceMode, FaceResult, analyze
-from fercore.faces import FaceDetector
-from fercore.occlusion import occlusion_map, overlay
-from fercore.predictor import Predictor, top_k
-from fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
-
-DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "fer2013_cnn.onnx"
+DEFAULT_MODEL = default_model()
 
 
 class DemoModel:
@@ -28,13 +28,13 @@ class DemoModel:
     Args:
         model_path: ONNX file exported by this project (labels come from its metadata).
         max_pixels: decompression-bomb guard for uploads (width x height).
-        faces: face mode (:mod:`fercore.analyze`; ``auto`` by default, as everywhere).
+        faces: face mode (:mod:`fer_toolkit.fercore.analyze`; ``auto`` by default, as everywhere).
         align: rotate faces level and frame them like FER2013 (False: the detector's box plus a margin).
         face_threshold: YuNet score threshold 0..1.
 
     Raises:
-        FileNotFoundError, ValueError: see :class:`fercore.predictor.Predictor` and
-            :class:`fercore.faces.FaceDetector`.
+        FileNotFoundError, ValueError: see :class:`fer_toolkit.fercore.predictor.Predictor` and
+            :class:`fer_toolkit.fercore.faces.FaceDetector`.
     """
 
     def __init__(self, model_path: str | Path = DEFAULT_MODEL, max_pixels: int = DEFAULT_MAX_PIXELS,
@@ -125,7 +125,8 @@ def annotate(image: Image.Image, faces: list[FaceResult]) -> Image.Image:
 
 def explain(pixels: np.ndarray, model: DemoModel, grid: int = 8) -> tuple[Image.Image, str]:
     """Occlusion-sensitivity heatmap of one face's model input (``FaceResult.pixels``, uint8 ``(H, W, C)``),
-    from :func:`fercore.occlusion.occlusion_map` (one onnxruntime batch of ``grid**2 + 1``), and a caption."""
+    from :func:`~fer_toolkit.fercore.occlusion.occlusion_map`
+    (one onnxruntime batch of ``grid**2 + 1``), and a caption."""
     drops, label = occlusion_map(model.predictor, pixels, grid)
     return overlay(pixels, drops), (f"regions that raised (red) or lowered (blue) `{label}` "
                                          f"({grid}x{grid} occlusion grid, largest drop {float(np.max(drops)):.2f})")

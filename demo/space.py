@@ -1,26 +1,31 @@
-"""Stage a self-contained Hugging Face Space folder: ``python -m demo.space OUT``.
+"""Stage a self-contained Hugging Face Space folder: ``python -m fer_toolkit.demo.space OUT``.
 
-The folder holds ``app.py`` at its root, ``requirements.txt`` (no TensorFlow),
-the ``fercore`` and ``demo`` packages, the model and a README with the Spaces
-YAML front matter.
+The folder holds ``app.py`` at its root, ``requirements.txt`` (no TensorFlow), a
+``fer_toolkit`` package with only what serving needs (``fercore``, ``demo`` and
+``models`` with the model and its card, copied from wherever the toolkit is
+imported from: a checkout or an installed wheel) and a README with the Spaces
+YAML front matter. The app finds its model with the package's resolver.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import shutil
 import sys
 from pathlib import Path
 
 import gradio
+from fer_toolkit.models import default_model
 
-ROOT = Path(__file__).resolve().parents[1]
+import fer_toolkit
+
 REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0"]  # YuNet runs on onnxruntime: no OpenCV
 APP = '''"""Hugging Face Space entry point."""
 import os
 
-from demo.app import build_demo
-from demo.handler import DemoModel
+from fer_toolkit.demo.app import build_demo
+from fer_toolkit.demo.handler import DemoModel
 
 demo = build_demo(DemoModel("models/{model}"))
 
@@ -42,30 +47,41 @@ license: mit
 ---
 
 Facial emotion recognition with an ONNX CNN trained on FER2013 (7 classes), served with onnxruntime.
-Faces are found with YuNet (vendored in `fercore/data/yunet/`, Apache-2.0) and aligned.
-Model card: `models/README.md`. For research and demos only.
+Faces are found with YuNet (vendored in `fer_toolkit/fercore/data/yunet/`, Apache-2.0) and aligned.
+Model card: `fer_toolkit/models/README.md`. For research and demos only.
 """
 
 
-def stage(out: Path, model: Path = ROOT / "models" / "fer2013_cnn.onnx") -> Path:
+def stage(out: Path, model: Path | None = None) -> Path:
     """Write the Space folder to ``out`` (replaced if it exists) and return it.
+
+    Args:
+        model: the ONNX file to serve (default: the shipped one, :func:`fer_toolkit.models.default_model`).
 
     Raises:
         FileNotFoundError: ``model`` does not exist.
     """
-    if not Path(model).is_file():
+    model = Path(model) if model is not None else default_model()
+    if not model.is_file():
         raise FileNotFoundError(f"model not found: {model}")
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for pkg in ("fercore", "demo"):
-        shutil.copytree(ROOT / pkg, out / pkg, ignore=ignore)
-    (out / "models").mkdir()
-    shutil.copyfile(model, out / "models" / Path(model).name)
+    pkg = out / "fer_toolkit"
+    root = Path(fer_toolkit.__file__).parent
+    pkg.mkdir(parents=True)
+    for module in ("__init__.py", "api.py"):
+        shutil.copyfile(root / module, pkg / module)
+    for name in ("fercore", "demo"):
+        shutil.copytree(Path(importlib.import_module(f"fer_toolkit.{name}").__file__).parent, pkg / name, ignore=ignore)
+    models = Path(default_model().parent)
+    (pkg / "models").mkdir()
+    shutil.copyfile(models / "__init__.py", pkg / "models" / "__init__.py")
+    shutil.copyfile(model, pkg / "models" / model.name)
     for extra in ("README.md", "confusion_matrix_test.png", "training_curves.png", "metrics_test.json"):
-        if (Path(model).parent / extra).exists():
-            shutil.copyfile(Path(model).parent / extra, out / "models" / extra)
+        if (model.parent / extra).exists():
+            shutil.copyfile(model.parent / extra, pkg / "models" / extra)
     (out / "app.py").write_text(APP.format(model=Path(model).name))
     (out / "requirements.txt").write_text("\n".join([f"gradio=={gradio.__version__}", *REQUIREMENTS]) + "\n")
     (out / "README.md").write_text(README.format(gradio=gradio.__version__))
@@ -73,9 +89,9 @@ def stage(out: Path, model: Path = ROOT / "models" / "fer2013_cnn.onnx") -> Path
 
 
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(prog="python -m demo.space")
+    p = argparse.ArgumentParser(prog="python -m fer_toolkit.demo.space")
     p.add_argument("out", type=Path)
-    p.add_argument("--model", type=Path, default=ROOT / "models" / "fer2013_cnn.onnx")
+    p.add_argument("--model", type=Path, default=None, help="ONNX file (default: the shipped model)")
     a = p.parse_args()
     print(f"staged {stage(a.out, a.model)}")
     sys.exit(0)

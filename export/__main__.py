@@ -1,4 +1,6 @@
-"""``python -m export --run RUN [--run RUN ...] --out models/x.onnx``: export, parity check, measurements, card."""
+"""``fer-toolkit export --run RUN [--run RUN ...] --out models/x.onnx``: export, parity check, measurements, card.
+
+Also ``python -m fer_toolkit.export``."""
 
 from __future__ import annotations
 
@@ -7,14 +9,14 @@ import logging
 import sys
 from pathlib import Path
 
-from training.cli_util import OneLineParser, run_cli
+from fer_toolkit.training.cli_util import OneLineParser, run_cli
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (errors exit 2 with one line)."""
-    from training.config import TTA_MODES
+    from fer_toolkit.training.config import TTA_MODES
 
-    p = OneLineParser(prog="python -m export", description="Export trained runs to one ONNX file with metadata.")
+    p = OneLineParser(prog="fer-toolkit export", description="Export trained runs to one ONNX file with metadata.")
     p.add_argument("--run", type=Path, action="append", dest="runs",
                    help="run folder written by training; repeat for an ensemble (default runs/fer2013)")
     p.add_argument("--out", type=Path, default=Path("models/fer2013_cnn.onnx"), help="ONNX file to write")
@@ -39,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from export.onnx_export import export_run, requantize
+    from fer_toolkit.export.onnx_export import export_run, requantize
 
     if args.int8_only:
         report = requantize(args.out, args.data)
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {q['path']}: top-1 {q['top1_accuracy']:.2%} (fp32 {q['fp32_top1_accuracy']:.2%}), "
               f"agreement with fp32 {q['top1_agreement_with_fp32']:.2%} on {q['n']} images")
     if args.card:
-        from export.card import write_card
+        from fer_toolkit.export.card import write_card
 
         print(f"wrote {write_card(args.out, args.card_note)}")
     return 0

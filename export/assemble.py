@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-
-from fercore import DataConfig
+from fer_toolkit.fercore import DataConfig
 
 
 @dataclass
@@ -20,7 +19,7 @@ class Assembly:
         reference: the Keras graph with the trained (BatchNorm) members, views and temperature.
         folded: the same graph with BatchNorm folded into the convolutions (what tf2onnx converts).
         config: the data config of the exported input.
-        crop, tta, temperature: the graph's settings (:func:`training.inference.build_inference_model`).
+        crop, tta, temperature: the graph's settings (:func:`fer_toolkit.training.inference.build_inference_model`).
         runs: the member run folders; run_configs: their ``config.json`` contents.
         val_top1_uncalibrated: PublicTest top-1 of the graph (temperature does not change it).
         val_nll: PublicTest NLL (nats) before and after temperature scaling.
@@ -79,18 +78,17 @@ def assemble(runs: Sequence[Path], val_x: np.ndarray, val_y: np.ndarray, tta: st
 
     Args:
         val_x: uint8 or float ``(N, H, W, C)`` PublicTest pixels; val_y: int ``(N,)`` labels.
-        tta: ``none``, ``flip`` or ``tencrop`` (:func:`training.inference.view_crops`).
-        calibrate: fit temperature scaling (:func:`training.calibration.fit_temperature`); else ``T = 1``.
+        tta: ``none``, ``flip`` or ``tencrop`` (:func:`fer_toolkit.training.inference.view_crops`).
+        calibrate: fit temperature scaling (:func:`fer_toolkit.training.calibration.fit_temperature`); else ``T = 1``.
 
     Raises:
         see :func:`load_runs`.
     """
     import keras
-
-    from export.fold import fold_batchnorm
-    from training.calibration import apply_temperature, fit_temperature, nll
-    from training.inference import build_inference_model
-    from training.model import build_model
+    from fer_toolkit.export.fold import fold_batchnorm
+    from fer_toolkit.training.calibration import apply_temperature, fit_temperature, nll
+    from fer_toolkit.training.inference import build_inference_model
+    from fer_toolkit.training.model import build_model
 
     keras.config.set_dtype_policy("float32")
     cfgs, config, crop = load_runs(runs)

@@ -1,7 +1,7 @@
 """Model cards: ``<stem>.md`` beside each exported file, and the index of the shipped models (``models/README.md``).
 
 Every figure in a card is read from the export report (``<stem>.export.json``,
-written by :func:`export.onnx_export.export_run`) and the member runs'
+written by :func:`fer_toolkit.export.onnx_export.export_run`) and the member runs'
 ``config.json`` / ``train_summary.json``; the card names them. Exporting one
 model never rewrites another model's card.
 """
@@ -12,8 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from export.onnx_export import report_path
-from training.evaluate import format_report
+from fer_toolkit.export.onnx_export import report_path
+from fer_toolkit.training.evaluate import format_report
 
 TTA_TEXT = {"none": "centre crop only", "flip": "centre crop and its mirror image",
             "tencrop": "ten crops (four corners and the centre, each also mirrored)"}

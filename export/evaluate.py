@@ -16,13 +16,13 @@ def measure(onnx_path: Path, x: np.ndarray, y: np.ndarray, bins: int = 15) -> tu
     """Classification metrics plus calibration of ``onnx_path`` on images ``x`` (uint8 ``(N, H, W, C)``).
 
     Returns:
-        ``(metrics, probs)``: :func:`training.metrics.classification_metrics` plus
+        ``(metrics, probs)``: :func:`fer_toolkit.training.metrics.classification_metrics` plus
         ``ece`` (15 equal-width bins), ``nll`` (nats) and ``mean_confidence``;
         ``probs`` is float32 ``(N, K)``.
     """
-    from fercore.predictor import Predictor
-    from training.calibration import expected_calibration_error, nll
-    from training.metrics import classification_metrics
+    from fer_toolkit.fercore.predictor import Predictor
+    from fer_toolkit.training.calibration import expected_calibration_error, nll
+    from fer_toolkit.training.metrics import classification_metrics
 
     p = Predictor(onnx_path)
     probs = p.predict(x)
@@ -34,8 +34,8 @@ def measure(onnx_path: Path, x: np.ndarray, y: np.ndarray, bins: int = 15) -> tu
 
 def write_plots(probs: np.ndarray, y: np.ndarray, metrics: dict, prefix: Path, split_name: str) -> dict[str, str]:
     """``<prefix>.reliability.png`` and ``<prefix>.confusion.png``; returns their file names."""
-    from training.calibration import calibration_bins
-    from training.plots import plot_confusion_matrix, plot_reliability
+    from fer_toolkit.training.calibration import calibration_bins
+    from fer_toolkit.training.plots import plot_confusion_matrix, plot_reliability
 
     rel, conf = Path(f"{prefix}.reliability.png"), Path(f"{prefix}.confusion.png")
     plot_reliability(calibration_bins(probs, y, metrics["ece_bins"]), rel,

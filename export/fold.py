@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-
-from training.model import build_model
+from fer_toolkit.training.model import build_model
 
 
 def fold_batchnorm(model: keras.Model, build_kwargs: dict, name: str = "fer_cnn") -> keras.Model:
     """Return an equivalent inference model without BatchNorm layers.
 
     Args:
-        model: a trained model from :func:`training.model.build_model`.
+        model: a trained model from :func:`fer_toolkit.training.model.build_model`.
         build_kwargs: the keyword arguments it was built with (``input_shape``,
             ``num_classes``, ``widths``, ...), ``batch_norm`` excluded.
         name: the folded model's name.

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-
-from fercore import DataConfig
+from fer_toolkit.fercore import DataConfig
 
 DEFAULT_OPSET = 17  # tf2onnx 1.17 + TF 2.21 convert opsets 13-18 here; 19+ fail
 
@@ -52,7 +51,7 @@ def parity(keras_model, onnx_path: Path, x: np.ndarray) -> dict:
         ``{"n", "top1_agreement", "max_abs_diff"}``; the export contract is
         agreement 1.0 and max absolute probability difference <= 1e-4.
     """
-    from fercore.predictor import Predictor
+    from fer_toolkit.fercore.predictor import Predictor
 
     ref = keras_model.predict(x.astype(np.float32), batch_size=256, verbose=0)
     got = Predictor(onnx_path).predict(x)
@@ -67,7 +66,7 @@ def report_path(onnx_path: Path) -> Path:
 
 
 def _splits(run_config: dict, data: Path | None):
-    from training.data import load_data
+    from fer_toolkit.training.data import load_data
 
     t = run_config["train"]
     d = DataConfig.from_json(run_config["data_config"])
@@ -79,14 +78,14 @@ def export_run(runs, out: Path, data: Path | None = None, opset: int = DEFAULT_O
                evaluate_test: bool = True) -> dict:
     """Export one run, or several as an ensemble, to one ONNX file ``out``; check parity; measure it.
 
-    The graph (:func:`export.assemble.assemble`) averages the members'
+    The graph (:func:`fer_toolkit.export.assemble.assemble`) averages the members'
     probabilities over the test-time views ``tta`` and applies temperature
     scaling fitted on PublicTest (the runs' val split). Parity: Keras (BatchNorm
     unfolded) and onnxruntime must agree on every PublicTest top-1 with a max
     absolute probability difference <= ``atol``. With ``evaluate_test`` and a
     test split (PrivateTest), the file is measured there once (top-1, macro-F1,
     ECE, reliability diagram, confusion matrix) and the evaluation is recorded in
-    the folder's ledger (:func:`export.evaluate.record_evaluation`).
+    the folder's ledger (:func:`fer_toolkit.export.evaluate.record_evaluation`).
 
     Metadata written: the data config (``labels``, ``input_size``, ``channels``,
     ``color_mode``, ``pixel_range``, ``layout``), ``members``, ``tta``, ``crop``,
@@ -103,8 +102,8 @@ def export_run(runs, out: Path, data: Path | None = None, opset: int = DEFAULT_O
         ValueError: runs that cannot be averaged, or an unknown ``tta``.
         RuntimeError: parity failed (the file is removed).
     """
-    from export.assemble import assemble
-    from export.evaluate import measure, record_evaluation, write_plots
+    from fer_toolkit.export.assemble import assemble
+    from fer_toolkit.export.evaluate import measure, record_evaluation, write_plots
 
     runs = [Path(runs)] if isinstance(runs, (str, Path)) else [Path(r) for r in runs]
     out = Path(out)
@@ -159,14 +158,14 @@ def requantize(fp32: Path, data: Path | None = None) -> dict:
     Raises:
         FileNotFoundError: ``fp32`` or its export report is missing.
     """
-    from training.data import load_data
+    from fer_toolkit.training.data import load_data
 
     fp32 = Path(fp32)
     for needed in (fp32, report_path(fp32)):
         if not needed.is_file():
             raise FileNotFoundError(f"{needed} not found: run `make export` first")
     report = json.loads(report_path(fp32).read_text())
-    from fercore.predictor import Predictor
+    from fer_toolkit.fercore.predictor import Predictor
 
     config = Predictor(fp32).config
     splits = load_data(Path(data or report["data"]), config.input_size, config.channels)[1]
@@ -176,12 +175,12 @@ def requantize(fp32: Path, data: Path | None = None) -> dict:
 
 
 def export_int8(fp32: Path, train_x: np.ndarray, split, n_calib: int = 500) -> dict:
-    """Write ``<fp32 stem>.int8.onnx`` (static QDQ, :mod:`export.quantize`) and measure it against ``fp32``.
+    """Write ``<fp32 stem>.int8.onnx`` (static QDQ, :mod:`fer_toolkit.export.quantize`) and measure it against ``fp32``.
 
     Args:
         fp32: an ONNX file written by :func:`export_run`.
         train_x: uint8 ``(N, H, W, C)`` training images; ``n_calib`` of them (seed 0) calibrate.
-        split: the :class:`training.data.Split` to measure on (PrivateTest where present).
+        split: the :class:`fer_toolkit.training.data.Split` to measure on (PrivateTest where present).
 
     Returns:
         ``{"path", "n", "top1_accuracy", "macro_f1", "ece", "fp32_top1_accuracy",
@@ -190,9 +189,9 @@ def export_int8(fp32: Path, train_x: np.ndarray, split, n_calib: int = 500) -> d
         side on 256 split images, best of 5 interleaved rounds, onnxruntime's default
         threads); top-1, macro-F1 and ECE go into the INT8 file's metadata.
     """
-    from export.evaluate import measure
-    from export.quantize import quantize_int8
-    from fercore.predictor import Predictor
+    from fer_toolkit.export.evaluate import measure
+    from fer_toolkit.export.quantize import quantize_int8
+    from fer_toolkit.fercore.predictor import Predictor
 
     fp32 = Path(fp32)
     ref = Predictor(fp32)

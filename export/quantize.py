@@ -6,7 +6,7 @@ is not used: it was slower than fp32 for these convolutions (issue 5).
 
 Choices, measured on the shipped model against its fp32 file (top-1 agreement on
 the 3,589 PrivateTest images): the input ``Rescaling`` is folded into the first
-Conv (:func:`export.graph.fold_input_scale`), which removes an INT8 ``QLinearMul``
+Conv (:func:`fer_toolkit.export.graph.fold_input_scale`), which removes an INT8 ``QLinearMul``
 over every pixel and makes the input quantization exact. Activation ranges are
 the mean over calibration batches of each batch's min and max (onnxruntime's
 ``CalibMovingAverage``), which clips rare outliers: 98.4-98.7% agreement for
@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from fer_toolkit.export.graph import fold_input_scale
+from fer_toolkit.export.onnx_export import set_metadata
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -39,9 +41,6 @@ from onnxruntime.quantization import (
     quant_pre_process,
     quantize_static,
 )
-
-from export.graph import fold_input_scale
-from export.onnx_export import set_metadata
 
 CALIBRATION_BATCH = 32  # images per calibration batch; each batch contributes one min and one max per tensor
 

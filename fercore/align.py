@@ -32,7 +32,7 @@ def eye_angle(landmarks: np.ndarray) -> float:
     """Angle in degrees of the line from the image-left eye to the image-right eye (0 = level).
 
     Args:
-        landmarks: ``(5, 2)`` YuNet landmarks in pixels (:class:`fercore.faces.Face`).
+        landmarks: ``(5, 2)`` YuNet landmarks in pixels (:class:`fer_toolkit.fercore.faces.Face`).
     """
     (x0, y0), (x1, y1) = landmarks[0], landmarks[1]
     return math.degrees(math.atan2(float(y1 - y0), float(x1 - x0)))
@@ -115,7 +115,7 @@ def refine_landmarks(image: Image.Image, landmarks: np.ndarray, detector, steps:
 
     Args:
         landmarks: ``(5, 2)`` YuNet landmarks in ``image`` pixels.
-        detector: a :class:`fercore.faces.FaceDetector`.
+        detector: a :class:`fer_toolkit.fercore.faces.FaceDetector`.
 
     Returns:
         ``(5, 2)`` float32 landmarks in ``image`` pixels (the input ones if no view had a face).

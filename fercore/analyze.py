@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from fer_toolkit.fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmarks
+from fer_toolkit.fercore.faces import Box, Face, FaceDetector
+from fer_toolkit.fercore.predictor import Predictor
 from PIL import Image
-
-from fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmarks
-from fercore.faces import Box, Face, FaceDetector
-from fercore.predictor import Predictor
 
 FaceMode = Literal["auto", "largest", "all", "none"]
 FACE_MODES: tuple[str, ...] = ("auto", "largest", "all", "none")
@@ -44,7 +43,7 @@ class FaceResult:
         box: the detected face's box, or None when the whole image was classified.
         probs: ``{label: probability}`` in the model's label order.
         score: detector score 0..1 (None for a whole image).
-        landmarks: ``(5, 2)`` float32 pixels (see :class:`fercore.faces.Face`) or None.
+        landmarks: ``(5, 2)`` float32 pixels (see :class:`fer_toolkit.fercore.faces.Face`) or None.
         crop: ``aligned`` (rotated level and framed like FER2013), ``box`` (the box plus a margin) or ``whole``.
         pixels: the model's input for this region, uint8 ``(H, W, C)``.
     """
@@ -80,7 +79,8 @@ def face_input(image: Image.Image, face: Face, predictor: Predictor, detector: F
                align: bool = True, zoom: float = DEFAULT_ZOOM,
                margin: float = FACE_MARGIN) -> tuple[np.ndarray, str, np.ndarray | None]:
     """The model input for one face, uint8 ``(H, W, C)``, how it was cropped (``aligned`` or ``box``) and the
-    landmarks used (re-measured upright by :func:`fercore.align.refine_landmarks` when ``detector`` is given)."""
+    landmarks used (re-measured upright by :func:`~fer_toolkit.fercore.align.refine_landmarks` when ``detector``
+    is given)."""
     h, w = predictor.config.input_size
     if align and face.landmarks is not None:
         marks = face.landmarks if detector is None else refine_landmarks(image, face.landmarks, detector)
@@ -95,9 +95,9 @@ def analyze(image: Image.Image, predictor: Predictor, detector: FaceDetector | N
 
     Args:
         image: a decoded Pillow image, EXIF orientation already applied
-            (:func:`fercore.preprocess.open_image`).
+            (:func:`fer_toolkit.fercore.preprocess.open_image`).
         detector: needed unless ``faces`` is ``none``; its threshold and input scale apply.
-        align: rotate each face level and frame it like FER2013 (:mod:`fercore.align`); False crops the
+        align: rotate each face level and frame it like FER2013 (:mod:`fer_toolkit.fercore.align`); False crops the
             detector's box grown by ``margin`` on each side (``--no-align``).
         zoom: framing around the FER2013 template (1 = as measured on FER2013).
         score_threshold: detector score threshold 0..1 for this call (None: the detector's own).

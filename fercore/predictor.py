@@ -8,9 +8,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import onnxruntime as ort
-
-from fercore.config import DataConfig
-from fercore.preprocess import ImageSource, load_image
+from fer_toolkit.fercore.config import DataConfig
+from fer_toolkit.fercore.preprocess import ImageSource, load_image
 
 
 def model_id(path: str | Path) -> str:
@@ -25,7 +24,7 @@ class Predictor:
     Create one per process and reuse it: the session is thread-safe for ``run``.
 
     Args:
-        model_path: ONNX file written by ``python -m export``.
+        model_path: ONNX file written by ``python -m fer_toolkit.export``.
         intra_op_threads: onnxruntime intra-op threads (0 = onnxruntime's default,
             one per core); use 1 when running one process per core.
 
@@ -81,7 +80,7 @@ class Predictor:
         return self.session.run([self.output_name], {self.input_name: x.astype(np.float32, copy=False)})[0]
 
     def preprocess(self, source: ImageSource, max_pixels: int | None = None) -> np.ndarray:
-        """:func:`fercore.load_image` with this model's data config: uint8 ``(H, W, C)``."""
+        """:func:`fer_toolkit.fercore.load_image` with this model's data config: uint8 ``(H, W, C)``."""
         kw = {} if max_pixels is None else {"max_pixels": max_pixels}
         return load_image(source, self.config, **kw)
 

@@ -47,9 +47,9 @@ def small_tree(fer, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(small_tree, tmp_path_factory) -> Path:
     """A small CNN (no augmentation), 10 epochs in-process on ``small_tree``, evaluated on its test split."""
-    from training.config import TrainConfig
-    from training.evaluate import evaluate_run
-    from training.train import train
+    from fer_toolkit.training.config import TrainConfig
+    from fer_toolkit.training.evaluate import evaluate_run
+    from fer_toolkit.training.train import train
 
     out = tmp_path_factory.mktemp("run")
     cfg = TrainConfig(data=str(small_tree), out=str(out), epochs=10, batch_size=32, lr=1e-3, warmup_steps=50,
@@ -62,7 +62,7 @@ def tiny_run(small_tree, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_onnx(tiny_run) -> Path:
     """``tiny_run`` exported to ONNX (parity-checked by the exporter)."""
-    from export.onnx_export import export_run
+    from fer_toolkit.export.onnx_export import export_run
 
     path = tiny_run / "tiny.onnx"
     export_run(tiny_run, path, version="test")

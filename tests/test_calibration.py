@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from training.calibration import apply_temperature, expected_calibration_error, fit_temperature, nll
+from fer_toolkit.training.calibration import apply_temperature, expected_calibration_error, fit_temperature, nll
 
 
 @pytest.fixture(scope="module")
 def real_probs(fer):
     """The shipped model's probabilities on 1,000 PublicTest images, and their labels."""
-    from fercore.predictor import Predictor
+    from fer_toolkit.fercore.predictor import Predictor
+
     from tests.conftest import SHIPPED_MODEL
 
     x, y = fer["x_val"][:1000, :, :, None], fer["y_val"][:1000]
@@ -44,7 +44,7 @@ def test_ece_exact_cases():
 
 
 def test_graph_temperature_layer_equals_numpy(real_probs):
-    from training.inference import Temperature
+    from fer_toolkit.training.inference import Temperature
 
     probs, _ = real_probs
     got = np.asarray(Temperature(1.7)(probs.astype(np.float32)))
@@ -53,8 +53,7 @@ def test_graph_temperature_layer_equals_numpy(real_probs):
 
 def test_distillation_loss():
     import keras
-
-    from training.losses import DistillationLoss
+    from fer_toolkit.training.losses import DistillationLoss
 
     rng = np.random.default_rng(0)
     student = rng.dirichlet(np.ones(7), size=16).astype(np.float32)

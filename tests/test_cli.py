@@ -25,18 +25,18 @@ def assert_one_line_error(proc, text):
     assert len(errors) == 1 and text in errors[0], proc.stderr
 
 
-@pytest.mark.parametrize("module", ["training", "export"])
+@pytest.mark.parametrize("module", ["fer_toolkit.training", "fer_toolkit.export"])
 def test_unknown_option(module):
-    args = ["-m", module, "train", "--bogus"] if module == "training" else ["-m", module, "--bogus"]
+    args = ["-m", module, "train", "--bogus"] if module.endswith("training") else ["-m", module, "--bogus"]
     assert_one_line_error(run(*args), "unrecognized arguments: --bogus")
 
 
 def test_bad_value():
-    assert_one_line_error(run("-m", "training", "train", "--input-size", "big"), "expected HxW")
+    assert_one_line_error(run("-m", "fer_toolkit.training", "train", "--input-size", "big"), "expected HxW")
 
 
 def test_missing_data_folder(tmp_path):
-    assert_one_line_error(run("-m", "training", "train", "--data", str(tmp_path / "none"), "--out",
+    assert_one_line_error(run("-m", "fer_toolkit.training", "train", "--data", str(tmp_path / "none"), "--out",
                               str(tmp_path / "run")), "data folder not found")
 
 
@@ -44,14 +44,14 @@ def test_empty_class_folder(tmp_path):
     for c in ("happy", "sad"):
         (tmp_path / "train" / c).mkdir(parents=True)
     Image.new("L", (48, 48)).save(tmp_path / "train" / "happy" / "a.png")
-    assert_one_line_error(run("-m", "training", "train", "--data", str(tmp_path), "--out", str(tmp_path / "r")),
-                          "has no images")
+    assert_one_line_error(run("-m", "fer_toolkit.training", "train", "--data", str(tmp_path), "--out",
+                              str(tmp_path / "r")), "has no images")
 
 
 def test_export_without_run(tmp_path):
-    assert_one_line_error(run("-m", "export", "--run", str(tmp_path), "--out", str(tmp_path / "m.onnx")),
+    assert_one_line_error(run("-m", "fer_toolkit.export", "--run", str(tmp_path), "--out", str(tmp_path / "m.onnx")),
                           "not found")
-    assert_one_line_error(run("-m", "export", "--run", str(tmp_path), "--out", str(tmp_path / "m.onnx"),
+    assert_one_line_error(run("-m", "fer_toolkit.export", "--run", str(tmp_path), "--out", str(tmp_path / "m.onnx"),
                               "--int8-only"), "m.onnx not found")
 
 
@@ -59,7 +59,8 @@ def test_corrupt_image_is_a_warning_naming_the_file(fer, tmp_path):
     root = write_tree(tmp_path / "data", fer, {"train": 300, "val": 70})
     bad = root / "train" / "happy" / "corrupt.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
-    proc = run("-m", "training", "train", "--data", str(root), "--out", str(tmp_path / "run"), "--epochs", "1",
+    proc = run("-m", "fer_toolkit.training", "train", "--data", str(root), "--out", str(tmp_path / "run"),
+               "--epochs", "1",
                "--widths", "8,16", "--head-units", "16", "--batch-size", "128")
     assert proc.returncode == 0, proc.stderr[-2000:]
     warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line and "corrupt.png" in line]

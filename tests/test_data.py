@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fer_toolkit.fercore.config import FER2013_CSV_TO_ALPHABETICAL, FER2013_LABELS
+from fer_toolkit.training.data import DataError, load_tree, stratified_split
+from fer_toolkit.training.prepare import csv_to_tree
 
-from fercore.config import FER2013_CSV_TO_ALPHABETICAL, FER2013_LABELS
 from tests.conftest import write_tree
-from training.data import DataError, load_tree, stratified_split
-from training.prepare import csv_to_tree
 
 
 def test_tree_loads_real_images_with_sorted_classes(small_tree, fer):

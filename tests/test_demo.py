@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fer_toolkit.fercore import ImageDecodeError
 from PIL import Image
 
-from fercore import ImageDecodeError
 from tests.conftest import ROOT, SAMPLES, SHIPPED_MODEL
 from tests.worker_harness import free_port
 
@@ -23,13 +23,13 @@ OFFLINE_ENV = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLIN
 
 @pytest.fixture(scope="module")
 def model():
-    from demo.handler import DemoModel
+    from fer_toolkit.demo.handler import DemoModel
 
     return DemoModel(SHIPPED_MODEL, max_pixels=4_000_000)
 
 
 def test_samples_give_probabilities_for_every_label(model):
-    from demo.handler import classify
+    from fer_toolkit.demo.handler import classify
 
     files = sorted(SAMPLES.glob("*.png")) if SAMPLES.is_dir() else []
     if not files:
@@ -47,7 +47,7 @@ def test_samples_give_probabilities_for_every_label(model):
 
 
 def test_real_photo_finds_a_face(model):
-    from demo.handler import classify, explain, faces_markdown, font_size, info_markdown
+    from fer_toolkit.demo.handler import classify, explain, faces_markdown, font_size, info_markdown
 
     r = classify(ASTRONAUT, model)
     assert r.path == "faces" and len(r.faces) >= 1
@@ -68,7 +68,7 @@ def test_real_photo_finds_a_face(model):
 
 
 def test_two_faces_are_both_reported(model):
-    from demo.handler import classify
+    from fer_toolkit.demo.handler import classify
 
     face = Image.open(ASTRONAUT)
     canvas = Image.new("RGB", (1024, 512), "white")
@@ -86,7 +86,7 @@ def test_two_faces_are_both_reported(model):
     ("truncated", "corrupt or truncated"),
 ])
 def test_bad_input_is_one_line(model, payload, reason):
-    from demo.handler import classify
+    from fer_toolkit.demo.handler import classify
 
     if payload == "huge":
         buf = io.BytesIO()
@@ -100,7 +100,7 @@ def test_bad_input_is_one_line(model, payload, reason):
 
 
 def test_demo_does_not_import_tensorflow():
-    code = ("import sys, demo.app, demo.handler, demo.space\n"
+    code = ("import sys, fer_toolkit.demo.app, fer_toolkit.demo.handler, fer_toolkit.demo.space\n"
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx'))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env=OFFLINE_ENV)
@@ -125,7 +125,8 @@ def wait_for(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
 @pytest.fixture(scope="module")
 def server():
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "demo", "--model", str(SHIPPED_MODEL), "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "fer_toolkit.demo", "--model", str(SHIPPED_MODEL),
+                             "--port", str(port)],
                             cwd=ROOT, env=OFFLINE_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for(f"http://127.0.0.1:{port}/", proc)
@@ -155,9 +156,9 @@ def test_browser_upload_of_a_group_photo_numbers_every_face(server, tmp_path, fe
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from fer_toolkit.fercore.faces import FaceDetector
     from playwright.sync_api import expect, sync_playwright
 
-    from fercore.faces import FaceDetector
     from tests.test_faces import clear_fer_faces, group_photo
 
     photo, truth = group_photo(clear_fer_faces(fer, FaceDetector()))
@@ -181,7 +182,8 @@ def test_browser_upload_of_a_group_photo_numbers_every_face(server, tmp_path, fe
 
 def test_share_without_internet_says_so_and_keeps_serving():
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "demo", "--model", str(SHIPPED_MODEL), "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "fer_toolkit.demo", "--model", str(SHIPPED_MODEL),
+                             "--port", str(port),
                              "--share"], cwd=ROOT, env=OFFLINE_ENV, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
@@ -199,7 +201,7 @@ def test_share_without_internet_says_so_and_keeps_serving():
 
 
 def test_space_folder_installs_and_starts(tmp_path):
-    from demo.space import stage
+    from fer_toolkit.demo.space import stage
 
     space = stage(tmp_path / "space", SHIPPED_MODEL)
     req = (space / "requirements.txt").read_text()

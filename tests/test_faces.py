@@ -16,14 +16,14 @@ HEAD = (133, 6, 313, 234)  # the astronaut's face box (178, 63, 90, 114) grown b
 
 @pytest.fixture(scope="module")
 def detector():
-    from fercore.faces import FaceDetector
+    from fer_toolkit.fercore.faces import FaceDetector
 
     return FaceDetector()
 
 
 @pytest.fixture(scope="module")
 def predictor():
-    from fercore.predictor import Predictor
+    from fer_toolkit.fercore.predictor import Predictor
 
     return Predictor(SHIPPED_MODEL)
 
@@ -90,7 +90,7 @@ def matches(faces, truth) -> list[int]:
 
 
 def test_vendored_detector_sha256():
-    from fercore.faces import YUNET_PATH, YUNET_SHA256
+    from fer_toolkit.fercore.faces import YUNET_PATH, YUNET_SHA256
 
     assert hashlib.sha256(YUNET_PATH.read_bytes()).hexdigest() == YUNET_SHA256
     readme = (YUNET_PATH.parent / "README.md").read_text()
@@ -118,14 +118,14 @@ def test_threshold_is_configurable(detector):
     img = Image.open(ASTRONAUT)
     score = detector.detect(img)[0].score
     assert detector.detect(img, score_threshold=min(1.0, score + 0.01)) == []
-    from fercore.faces import FaceDetector
+    from fer_toolkit.fercore.faces import FaceDetector
 
     with pytest.raises(ValueError, match="within 0..1"):
         FaceDetector(score_threshold=1.5)
 
 
 def test_rotated_face_comes_out_level(detector):
-    from fercore.align import aligned_crop, eye_angle, refine_landmarks
+    from fer_toolkit.fercore.align import aligned_crop, eye_angle, refine_landmarks
 
     img = Image.open(ASTRONAUT).convert("RGB").crop((78, 0, 368, 290))  # her eyes are level (0.4 degrees)
     upright = detector.detect(img)[0]
@@ -148,7 +148,7 @@ def test_rotated_face_comes_out_level(detector):
 
 
 def test_auto_classifies_a_fer_crop_whole_and_a_photo_by_faces(detector, predictor, fer):
-    from fercore.analyze import analyze
+    from fer_toolkit.fercore.analyze import analyze
 
     for x in fer["x_test"][:20]:
         [r] = analyze(Image.fromarray(x), predictor, detector)
@@ -172,7 +172,7 @@ def test_auto_classifies_a_fer_crop_whole_and_a_photo_by_faces(detector, predict
 
 
 def test_occlusion_map_explains_the_top_class(predictor, fer):
-    from fercore.occlusion import occlusion_map, overlay
+    from fer_toolkit.fercore.occlusion import occlusion_map, overlay
 
     happy = predictor.labels.index("happy")
     x = next(x for x, y in zip(fer["x_test"], fer["y_test"]) if y == happy and

@@ -10,8 +10,8 @@ from tests.conftest import ROOT, SHIPPED_MODEL
 
 def test_core_predictor_does_not_import_tensorflow():
     code = (
-        "import sys, fercore, fercore.predictor, fercore.preprocess\n"
-        f"p = fercore.predictor.Predictor({str(SHIPPED_MODEL)!r}) if {SHIPPED_MODEL.is_file()} else None\n"
+        "import sys, fer_toolkit.fercore.predictor, fer_toolkit.fercore.preprocess\n"
+        f"p = fer_toolkit.fercore.predictor.Predictor({str(SHIPPED_MODEL)!r}) if {SHIPPED_MODEL.is_file()} else None\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx'))\n"
         "print(','.join(bad))\n"
     )
@@ -21,9 +21,11 @@ def test_core_predictor_does_not_import_tensorflow():
 
 def test_serving_runs_face_detection_without_opencv():
     code = (
-        "import sys, fercore.analyze, fercore.faces, fercore.align, fercore.occlusion, demo.handler, worker.scoring\n"
+        "import sys, fer_toolkit.fercore.analyze as analyze, fer_toolkit.fercore.faces as faces\n"
+        "import fer_toolkit.fercore.align, fer_toolkit.fercore.occlusion\n"
+        "import fer_toolkit.demo.handler, fer_toolkit.worker.scoring\n"
         "from PIL import Image\n"
-        f"fercore.faces.FaceDetector().detect(Image.open({str(ROOT / 'demo' / 'examples' / 'astronaut.jpg')!r}))\n"
+        f"faces.FaceDetector().detect(Image.open({str(ROOT / 'demo' / 'examples' / 'astronaut.jpg')!r}))\n"
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('cv2', 'tensorflow', 'keras'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

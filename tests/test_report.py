@@ -7,8 +7,7 @@ import json
 import time
 
 import pytest
-
-from worker.report import neutralise, sort_key, write_report
+from fer_toolkit.worker.report import neutralise, sort_key, write_report
 
 LABELS = ("happy", "sad")
 

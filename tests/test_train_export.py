@@ -7,10 +7,9 @@ import shutil
 
 import numpy as np
 import onnx
-
-from fercore import FER2013_LABELS
-from fercore.predictor import Predictor
-from training.data import load_split
+from fer_toolkit.fercore import FER2013_LABELS
+from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.training.data import load_split
 
 
 def test_short_training_clearly_beats_majority_baseline(tiny_run):
@@ -28,8 +27,8 @@ def test_short_training_clearly_beats_majority_baseline(tiny_run):
 
 
 def test_resume_continues_from_last_epoch(tiny_run, tmp_path):
-    from training.config import TrainConfig
-    from training.train import train
+    from fer_toolkit.training.config import TrainConfig
+    from fer_toolkit.training.train import train
 
     run = shutil.copytree(tiny_run, tmp_path / "run")
     cfg = json.loads((run / "config.json").read_text())["train"]
@@ -41,7 +40,7 @@ def test_resume_continues_from_last_epoch(tiny_run, tmp_path):
 
 
 def test_export_parity_and_metadata_round_trip(tiny_onnx, tiny_run, small_tree):
-    from export.onnx_export import report_path
+    from fer_toolkit.export.onnx_export import report_path
 
     proto = onnx.load(tiny_onnx)
     onnx.checker.check_model(proto)
@@ -79,9 +78,8 @@ def test_export_parity_and_metadata_round_trip(tiny_onnx, tiny_run, small_tree):
 
 
 def test_input_rescaling_folds_into_first_conv_before_int8(tiny_onnx, small_tree, tmp_path):
+    from fer_toolkit.export.graph import fold_input_scale
     from onnx import numpy_helper
-
-    from export.graph import fold_input_scale
 
     proto = onnx.load(tiny_onnx)
     before = [n.op_type for n in proto.graph.node]
@@ -106,14 +104,15 @@ def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tmp_path):
     import subprocess
     import sys
 
-    from export.onnx_export import report_path
+    from fer_toolkit.export.onnx_export import report_path
+
     from tests.conftest import ROOT
 
     fp32 = tmp_path / tiny_onnx.name
     shutil.copyfile(tiny_onnx, fp32)
     shutil.copyfile(report_path(tiny_onnx), report_path(fp32))
     sha = hashlib.sha256(fp32.read_bytes()).hexdigest()
-    proc = subprocess.run([sys.executable, "-m", "export", "--out", str(fp32), "--int8-only", "--no-card"],
+    proc = subprocess.run([sys.executable, "-m", "fer_toolkit.export", "--out", str(fp32), "--int8-only", "--no-card"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert hashlib.sha256(fp32.read_bytes()).hexdigest() == sha
@@ -124,8 +123,8 @@ def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tmp_path):
 
 
 def test_model_card_is_named_after_its_model_and_reports_both_files(tiny_onnx, tmp_path):
-    from export.card import write_card
-    from export.onnx_export import report_path
+    from fer_toolkit.export.card import write_card
+    from fer_toolkit.export.onnx_export import report_path
 
     fp32 = tmp_path / "m.onnx"
     shutil.copyfile(tiny_onnx, fp32)

@@ -94,7 +94,8 @@ def env(tmp_path_factory):
 
 def cli(env, *args, timeout=300):
     try:
-        return subprocess.run([sys.executable, "-m", "worker", *args], cwd=ROOT, env=env["env"], capture_output=True,
+        return subprocess.run([sys.executable, "-m", "fer_toolkit.worker", *args], cwd=ROOT, env=env["env"],
+                              capture_output=True,
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         return subprocess.CompletedProcess(e.cmd, 124, "", f"timed out after {timeout} s: {(e.stderr or b'')[-300:]!r}")
@@ -137,7 +138,8 @@ def test_every_file_gets_exactly_one_row(env, fer):
     assert waited.returncode == 0, waited.stderr + (env["base"] / "worker.log").read_text()[-3000:]
     rows = read_report(out)
     header = list(rows[0].keys())
-    labels = json.loads(subprocess.check_output([sys.executable, "-c", "from fercore.predictor import Predictor;"
+    labels = json.loads(subprocess.check_output([sys.executable, "-c",
+                                                 "from fer_toolkit.fercore.predictor import Predictor;"
                                                  f"print(__import__('json').dumps(Predictor({str(SHIPPED_MODEL)!r}).labels))"],
                                                 cwd=ROOT))
     assert header == ["path", "status", "error", "label", "confidence", *[f"p_{x}" for x in labels],
@@ -234,15 +236,15 @@ def test_redis_down_while_the_report_is_assembled(env, fer, tmp_path, monkeypatc
     """finalize streams the parts while Redis is down for 5 s, then records the job done: the exact report."""
     import threading
 
-    from worker import finalizer, jobs, parts, settings, store, sweeper
+    from fer_toolkit.worker import finalizer, jobs, parts, settings, store, sweeper
 
     server = RedisServer(tmp_path / "redis").start()  # no worker on this one: the test runs the chunks itself
     try:
         for k in ("SCORER_INPUT_ROOTS", "SCORER_OUTPUT_ROOTS", "SCORER_MODEL"):
             monkeypatch.setenv(k, env["env"][k])
         monkeypatch.setenv("REDIS_URL", server.url)
-        from worker.app import app
-        from worker.tasks import score_chunk
+        from fer_toolkit.worker.app import app
+        from fer_toolkit.worker.tasks import score_chunk
 
         monkeypatch.setattr(app.conf, "broker_url", server.url)
         folder = env["base"] / "in" / "assemble"
@@ -260,7 +262,7 @@ def test_redis_down_while_the_report_is_assembled(env, fer, tmp_path, monkeypatc
         score_chunk(job, meta["n_chunks"] - 1)
         assert sweeper.sweep(app, settings.load()) == {job: "finalize"}
 
-        from worker import report
+        from fer_toolkit.worker import report
 
         def disk_full(*args, **kwargs):
             raise OSError(28, "No space left on device")
@@ -304,7 +306,7 @@ def test_lost_state_is_said_in_one_line(env, fer, tmp_path):
         folder = env["base"] / "in" / "lost"
         write_faces(folder, fer["x_test"][:40])
         job = submit(e, str(folder), "--out", str(env["base"] / "out" / "lost.csv"))
-        waiting = subprocess.Popen([sys.executable, "-m", "worker", "wait", job], cwd=ROOT, env=e["env"],
+        waiting = subprocess.Popen([sys.executable, "-m", "fer_toolkit.worker", "wait", job], cwd=ROOT, env=e["env"],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(3)
         server.kill()
@@ -396,8 +398,9 @@ def test_unknown_job_and_bad_option(env):
 
 
 def test_json_only_and_no_tensorflow():
-    code = ("import sys, worker.app, worker.tasks, worker.jobs, worker.scoring\n"
-            "c = worker.app.app.conf\n"
+    code = ("import sys, fer_toolkit.worker.app, fer_toolkit.worker.tasks, fer_toolkit.worker.jobs\n"
+            "import fer_toolkit.worker.scoring\n"
+            "c = fer_toolkit.worker.app.app.conf\n"
             "assert c.accept_content == ['json'] and c.task_serializer == 'json' and c.result_serializer == 'json'\n"
             "assert c.result_accept_content == ['json'] and c.task_acks_late and c.worker_prefetch_multiplier == 1\n"
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf2onnx'))))")

@@ -85,14 +85,15 @@ class RedisServer:
 
 
 class CeleryWorker:
-    """``celery -A worker.app worker`` in its own process group (so SIGKILL takes the pool too)."""
+    """``celery -A fer_toolkit.worker.app worker`` in its own process group (so SIGKILL takes the pool too)."""
 
     def __init__(self, env: dict, log: Path, concurrency: int = 2, name: str = "w1"):
         self.env, self.log, self.concurrency, self.name, self.proc = env, log, concurrency, name, None
 
     def start(self) -> "CeleryWorker":
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "worker", "--concurrency", str(self.concurrency),
+            [sys.executable, "-m", "celery", "-A", "fer_toolkit.worker.app", "worker",
+             "--concurrency", str(self.concurrency),
              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"{self.name}@%h"],
             cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
         return self
@@ -112,7 +113,8 @@ class CeleryWorker:
 
 
 class FlowerServer:
-    """``celery -A worker.app flower`` on a free loopback port (its HTTP API open without auth: tests only)."""
+    """``celery -A fer_toolkit.worker.app flower`` on a free loopback port (its HTTP API open without auth:
+    tests only)."""
 
     def __init__(self, env: dict, log: Path):
         self.port, self.proc = free_port(), None
@@ -121,7 +123,7 @@ class FlowerServer:
 
     def start(self) -> "FlowerServer":
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "worker.app", "flower", "--address=127.0.0.1",
+            [sys.executable, "-m", "celery", "-A", "fer_toolkit.worker.app", "flower", "--address=127.0.0.1",
              f"--port={self.port}"], cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
             start_new_session=True)
         return self

@@ -1,4 +1,4 @@
-"""Command line: ``python -m training {prepare,train,evaluate}``."""
+"""Command line: ``python -m fer_toolkit.training {prepare,train,evaluate}``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from training.cli_util import OneLineParser, run_cli
+from fer_toolkit.training.cli_util import OneLineParser, run_cli
 
 
 def _pair(text: str) -> tuple[int, int]:
@@ -33,10 +33,10 @@ def _widths(text: str) -> tuple[int, ...]:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (errors exit 2 with one line)."""
-    from training.config import TrainConfig
+    from fer_toolkit.training.config import TrainConfig
 
     d = TrainConfig()
-    p = OneLineParser(prog="python -m training", description="Train and evaluate the emotion CNN.")
+    p = OneLineParser(prog="fer-toolkit", description="Train and evaluate the emotion CNN.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=OneLineParser)
 
     pr = sub.add_parser("prepare", help="build DIR/{train,val,test}/<class>/*.png from fer2013.csv or .npz")
@@ -95,25 +95,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.cmd == "prepare":
-        from training.prepare import csv_to_tree, npz_to_tree
+        from fer_toolkit.training.prepare import csv_to_tree, npz_to_tree
 
         counts = csv_to_tree(args.csv, args.out) if args.csv else npz_to_tree(args.npz, args.out)
         print(f"wrote {sum(counts.values())} images to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     elif args.cmd == "train":
-        from training.config import TrainConfig
-        from training.train import train
+        from fer_toolkit.training.config import TrainConfig
+        from fer_toolkit.training.train import train
 
         fields = {f.name for f in dataclasses.fields(TrainConfig)}
         cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
         print(train(cfg, resume=args.resume))
     elif args.cmd == "soft-labels":
-        from training.distill import soft_labels
+        from fer_toolkit.training.distill import soft_labels
 
         probs = soft_labels(args.teacher, args.data, args.out)
         agree = f"{len(probs)} x {probs.shape[1]}"
         print(f"wrote {args.out}: {agree} teacher probabilities (float16)")
     elif args.cmd == "evaluate":
-        from training.evaluate import evaluate_run
+        from fer_toolkit.training.evaluate import evaluate_run
 
         metrics = evaluate_run(args.run, args.data, args.split)
         print(f"{args.split}: top-1 {metrics['top1_accuracy']:.4f}, macro-F1 {metrics['macro_f1']:.4f}")

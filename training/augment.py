@@ -1,7 +1,7 @@
 """Training-time augmentation as Keras layers: they run on whatever backend trains (TensorFlow, torch, JAX).
 
 The layers sit in front of the network in the *trainer* model only
-(:func:`training.trainer.build_trainer`); the checkpoints and the exported
+(:func:`fer_toolkit.training.trainer.build_trainer`); the checkpoints and the exported
 graph hold the bare network, so augmentation never reaches inference.
 """
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from fercore.cli import OneLineParser
+from fer_toolkit.fercore.cli import OneLineParser
 
 __all__ = ["OneLineParser", "run_cli"]
 
 
 def run_cli(main: Callable[[], int], expected: tuple[type[BaseException], ...] = ()) -> int:
     """Run ``main``; expected errors become ``error: <one line>`` and exit status 1."""
-    from training.data import DataError
+    from fer_toolkit.training.data import DataError
 
     try:
         return main()

@@ -1,7 +1,7 @@
 """Load labelled image folder trees ``DIR/{train,val,test}/<class>/*`` into arrays.
 
 Classes are the sorted sub-folder names of ``train/``. Every image goes through
-:func:`fercore.load_image`, the same preprocessing the demo and the workers use.
+:func:`fer_toolkit.fercore.load_image`, the same preprocessing the demo and the workers use.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from fercore import IMAGE_EXTENSIONS, DataConfig, ImageDecodeError, load_image
+from fer_toolkit.fercore import IMAGE_EXTENSIONS, DataConfig, ImageDecodeError, load_image
 
 log = logging.getLogger(__name__)
 

@@ -13,17 +13,17 @@ def soft_labels(teacher: Path, data: Path, out: Path, batch: int = 256) -> np.nd
     The teacher is an exported ONNX file (an ensemble with its test-time views
     and temperature inside), so the student learns from exactly what ships;
     the images are the training split of ``data`` (folder tree or ``.npz``)
-    in the order :func:`training.data.load_data` returns them, which is the
+    in the order :func:`fer_toolkit.training.data.load_data` returns them, which is the
     order ``train --soft-labels`` reads them in.
 
     Returns:
         float16 ``(N_train, K)`` probabilities (rows sum to 1 within float16 rounding).
 
     Raises:
-        training.data.DataError: bad data; ValueError: the teacher's labels differ from the data's.
+        fer_toolkit.training.data.DataError: bad data; ValueError: the teacher's labels differ from the data's.
     """
-    from fercore.predictor import Predictor
-    from training.data import load_data
+    from fer_toolkit.fercore.predictor import Predictor
+    from fer_toolkit.training.data import load_data
 
     p = Predictor(teacher)
     config, splits = load_data(Path(data), p.config.input_size, p.config.channels)

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-
-from training.metrics import classification_metrics
-from training.plots import plot_confusion_matrix, plot_history
+from fer_toolkit.training.metrics import classification_metrics
+from fer_toolkit.training.plots import plot_confusion_matrix, plot_history
 
 
 def evaluate_run(run: Path, data: Path | None = None, split: str = "test") -> dict:
@@ -20,16 +19,15 @@ def evaluate_run(run: Path, data: Path | None = None, split: str = "test") -> di
     Follow the protocol: select on val, report test once.
 
     Returns:
-        the metrics dict (see :func:`training.metrics.classification_metrics`).
+        the metrics dict (see :func:`fer_toolkit.training.metrics.classification_metrics`).
 
     Raises:
         FileNotFoundError: no ``best.keras`` or ``config.json`` in ``run``.
-        training.data.DataError: the split folder is missing or empty.
+        fer_toolkit.training.data.DataError: the split folder is missing or empty.
     """
     import keras
-
-    from fercore import DataConfig
-    from training.data import DataError, load_split
+    from fer_toolkit.fercore import DataConfig
+    from fer_toolkit.training.data import DataError, load_split
 
     run = Path(run)
     for f in ("best.keras", "config.json"):

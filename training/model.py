@@ -28,7 +28,7 @@ def build_model(
         input_shape: ``(H, W, C)``; the model takes float32 pixel values 0..255, NHWC.
         num_classes: number of output classes.
         batch_norm: with False, each Conv has a bias and no BatchNorm follows it:
-            the inference graph that :func:`export.fold.fold_batchnorm` fills with
+            the inference graph that :func:`fer_toolkit.export.fold.fold_batchnorm` fills with
             folded weights.
         name: the model's name (members of an ensemble need distinct names).
 

@@ -57,7 +57,7 @@ def plot_reliability(bins: dict, out: Path, title: str = "") -> None:
     """Reliability diagram: accuracy vs mean confidence per confidence bin, with the diagonal of perfect calibration.
 
     Args:
-        bins: :func:`training.calibration.calibration_bins` output.
+        bins: :func:`fer_toolkit.training.calibration.calibration_bins` output.
     """
     edges, count = bins["edges"], bins["count"]
     centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]

@@ -11,10 +11,9 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from fer_toolkit.fercore.config import FER2013_CSV_TO_ALPHABETICAL, FER2013_LABELS
+from fer_toolkit.training.data import DataError
 from PIL import Image
-
-from fercore.config import FER2013_CSV_TO_ALPHABETICAL, FER2013_LABELS
-from training.data import DataError
 
 USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 NPZ_SPLITS = {"train": "train", "val": "val", "test": "test"}
@@ -30,7 +29,7 @@ def csv_to_tree(csv_path: Path, out: Path) -> dict[str, int]:
     """Convert ``fer2013.csv`` to a folder tree; returns image counts per split.
 
     Labels are mapped from the CSV order to the alphabetical one
-    (:data:`fercore.config.FER2013_CSV_TO_ALPHABETICAL`). Files are named
+    (:data:`fer_toolkit.fercore.config.FER2013_CSV_TO_ALPHABETICAL`). Files are named
     ``<Usage>_<row>.png`` (row = 0-based data row in the CSV).
 
     Raises:

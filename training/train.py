@@ -13,13 +13,12 @@ from pathlib import Path
 
 import keras
 import numpy as np
-
-from training.augment import build_augmenter
-from training.config import TrainConfig
-from training.data import Split, load_data
-from training.losses import DistillationLoss, label_accuracy
-from training.model import build_model
-from training.pipeline import class_weights
+from fer_toolkit.training.augment import build_augmenter
+from fer_toolkit.training.config import TrainConfig
+from fer_toolkit.training.data import Split, load_data
+from fer_toolkit.training.losses import DistillationLoss, label_accuracy
+from fer_toolkit.training.model import build_model
+from fer_toolkit.training.pipeline import class_weights
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +185,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         Path to ``best.keras``.
 
     Raises:
-        training.data.DataError: bad data folder or archive.
+        fer_toolkit.training.data.DataError: bad data folder or archive.
         ValueError: bad option, or soft labels that do not match the training split.
     """
     out = Path(cfg.out)

@@ -1,4 +1,4 @@
-"""``python -m worker {submit,status,wait,cancel,score}``: batch scoring from the command line."""
+"""``python -m fer_toolkit.worker {submit,status,wait,cancel,score}``: batch scoring from the command line."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from fercore.analyze import FACE_MODES
-from fercore.cli import OneLineParser, unit_interval
-from fercore.preprocess import DEFAULT_MAX_PIXELS
+from fer_toolkit.fercore.analyze import FACE_MODES
+from fer_toolkit.fercore.cli import OneLineParser, unit_interval
+from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
 
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser (errors exit 2 with one line)."""
-    p = OneLineParser(prog="python -m worker", description="Score image folders into CSV reports.")
+    p = OneLineParser(prog="fer-toolkit", description="Score image folders into CSV reports.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=OneLineParser)
     for name, help_ in (("submit", "queue a job on the Celery workers; prints the job id"),
                         ("score", "score in this process, without Redis")):
@@ -43,10 +43,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (non-zero when a waited job failed)."""
     args = parser().parse_args(argv)
+    from fer_toolkit.worker import jobs
+    from fer_toolkit.worker.settings import PathNotAllowed
     from redis.exceptions import RedisError
-
-    from worker import jobs
-    from worker.settings import PathNotAllowed
 
     try:
         if args.cmd == "score":

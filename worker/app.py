@@ -1,20 +1,19 @@
 """The Celery application: Redis broker, JSON only, late acks, prefetch 1, and the worker-side sweeper.
 
-Start a worker with ``celery -A worker.app worker --concurrency N`` (``make worker``). Tasks keep
-no Celery results (job state lives in :mod:`worker.store`, rows in part files), so there is no
+Start a worker with ``celery -A fer_toolkit.worker.app worker --concurrency N`` (``make worker``). Tasks keep
+no Celery results (job state lives in :mod:`fer_toolkit.worker.store`, rows in part files), so there is no
 result backend; Flower reads the workers' task events.
 """
 
 from __future__ import annotations
 
 from celery import Celery
-
-from worker import settings
-from worker.sweeper import Sweeper
+from fer_toolkit.worker import settings
+from fer_toolkit.worker.sweeper import Sweeper
 
 cfg = settings.load()
 
-app = Celery("fer_worker", broker=cfg.redis_url, include=["worker.tasks"])
+app = Celery("fer_worker", broker=cfg.redis_url, include=["fer_toolkit.worker.tasks"])
 app.conf.update(
     task_serializer="json",
     result_serializer="json",

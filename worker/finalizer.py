@@ -3,7 +3,7 @@
 Any number of deliveries of ``fer.finalize`` (the last chunk's, the sweeper's, a redelivery after a
 worker died) may run :func:`finalize_job`; a Redis lock with an expiry lets one assemble at a time,
 and a job already done is left alone. Redis is read before the assembly and written after it, each
-through :func:`worker.store.retrying`, so Redis may be down while the parts stream into the report.
+through :func:`fer_toolkit.worker.store.retrying`, so Redis may be down while the parts stream into the report.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from worker import parts, report, settings, store
+from fer_toolkit.worker import parts, report, settings, store
 
 log = logging.getLogger(__name__)
 LOCK_S = 60  # the lock expires this long after its last extension: a SIGKILLed finalizer blocks no one for longer

@@ -12,9 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from fercore.predictor import Predictor
-from fercore.preprocess import DEFAULT_MAX_PIXELS
-from worker import parts, report, scoring, settings, store
+from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
+from fer_toolkit.worker import parts, report, scoring, settings, store
 
 TERMINAL = ("done", "failed", "cancelled")
 
@@ -46,16 +46,17 @@ def submit(root: str | Path, out: str | Path, recursive: bool = False, faces: st
            model: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS, align: bool = True,
            face_threshold: float | None = None, notify: Callable[[str], None] = _stderr) -> str:
     """Queue a scoring job and return its id at once: write the chunk plan into the job folder beside the
-    report (:mod:`worker.parts`), record the job in Redis, send one ``(job id, chunk index)`` message per chunk.
+    report (:mod:`fer_toolkit.worker.parts`), record the job in Redis, send one ``(job id, chunk index)`` message
+    per chunk.
 
     ``notify`` receives one-line notes (files skipped in subfolders); default: printed to stderr.
 
     Raises:
-        worker.settings.PathNotAllowed: input or report outside the configured roots.
+        fer_toolkit.worker.settings.PathNotAllowed: input or report outside the configured roots.
         JobError: no such folder, no images, bad chunk size, or the chunks could not all be queued.
         redis.exceptions.RedisError: Redis unreachable before anything was queued.
     """
-    from worker.tasks import score_chunk
+    from fer_toolkit.worker.tasks import score_chunk
 
     cfg = settings.load()
     if faces not in scoring.FACE_MODES:
@@ -189,7 +190,7 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, face
             the GIL); the report is written in chunk order. ``make bench`` measures
             both settings.
         notify: receives one-line notes (files skipped in subfolders); default: printed to stderr.
-        align, face_threshold: see :func:`worker.scoring.score_files`.
+        align, face_threshold: see :func:`fer_toolkit.worker.scoring.score_files`.
         detector: a face detector to use instead of the process's YuNet (``make bench`` passes the old Haar one).
 
     Returns:

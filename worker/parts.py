@@ -21,7 +21,7 @@ import struct
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator
 
-from worker.report import atomic_write
+from fer_toolkit.worker.report import atomic_write
 
 _OFFSET = struct.Struct("<q")
 

@@ -28,7 +28,7 @@ def neutralise(cell: str) -> str:
 
 
 def cells(row: dict, labels: Sequence[str], faces: str) -> list[str]:
-    """One CSV record for a row dict from :mod:`worker.scoring`."""
+    """One CSV record for a row dict from :mod:`fer_toolkit.worker.scoring`."""
     probs = row["probs"] or [None] * len(labels)
     out = [neutralise(row["path"]), row["status"], neutralise(row["error"]), row["label"],
            "" if row["confidence"] is None else f"{row['confidence']:.6f}",
@@ -89,7 +89,7 @@ def write_report(rows: Iterable[dict], out: Path, labels: Sequence[str], faces: 
     """Stream ``rows`` into ``out`` (CSV) and write its ``.summary.json`` (same stem), each atomically.
 
     Args:
-        rows: row dicts from :mod:`worker.scoring`, already in :func:`sort_key` order
+        rows: row dicts from :mod:`fer_toolkit.worker.scoring`, already in :func:`sort_key` order
             (chunks are contiguous slices of the sorted file list, each sorted).
         t0: ``time.time()`` when the job started; the summary's ``seconds`` run to the end of writing.
 

@@ -14,13 +14,12 @@ import stat
 from pathlib import Path
 
 import numpy as np
-
-from fercore import IMAGE_EXTENSIONS, ImageDecodeError
-from fercore.analyze import FACE_MODES, analyze
-from fercore.faces import FaceDetector
-from fercore.predictor import Predictor
-from fercore.preprocess import DEFAULT_MAX_PIXELS, open_image
-from worker.report import sort_key
+from fer_toolkit.fercore import IMAGE_EXTENSIONS, ImageDecodeError
+from fer_toolkit.fercore.analyze import FACE_MODES, analyze
+from fer_toolkit.fercore.faces import FaceDetector
+from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, open_image
+from fer_toolkit.worker.report import sort_key
 
 _CACHE: dict[tuple[str, int], tuple[Predictor, FaceDetector | None]] = {}
 
@@ -101,11 +100,11 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
                 align: bool = True, face_threshold: float | None = None) -> list[dict]:
     """Score ``paths`` (relative to ``root``): at least one row per path, never an exception per file.
 
-    Returns rows sorted by path then face (:func:`worker.report.sort_key`).
+    Returns rows sorted by path then face (:func:`fer_toolkit.worker.report.sort_key`).
 
     With ``faces="none"`` each image is classified whole (decoded, preprocessed,
     inferred in batches of ``batch_size``); with ``auto``/``largest``/``all`` faces are
-    detected (:func:`fercore.analyze.analyze`, aligned unless ``align`` is False, detector
+    detected (:func:`fer_toolkit.fercore.analyze.analyze`, aligned unless ``align`` is False, detector
     threshold ``face_threshold``) and each gets a row (``face`` index, ``box``, ``det_score``,
     ``landmarks``, ``crop``), or one ``no_face`` row; ``auto`` classifies a face crop whole
     (``crop`` = ``whole``).

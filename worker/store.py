@@ -1,6 +1,6 @@
 """Job state in Redis: metadata, per-chunk completion records (idempotent by chunk index) and progress.
 
-Redis holds O(chunks) small records per job, never rows (those go to part files, :mod:`worker.parts`):
+Redis holds O(chunks) small records per job, never rows (those go to part files, :mod:`fer_toolkit.worker.parts`):
 
 - ``fer:job:<id>`` (hash): metadata, JSON values (``state``, ``total``, ``n_chunks``, ``out``, ``params`` ...).
 - ``fer:job:<id>:progress`` (hash): chunk index -> ``[files, error rows]``, written once a chunk's part is on disk.
@@ -17,10 +17,9 @@ import uuid
 from typing import Callable, TypeVar
 
 import redis
+from fer_toolkit.worker import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-
-from worker import settings
 
 _CLIENT: dict[str, redis.Redis] = {}
 ACTIVE = "fer:jobs:active"

@@ -20,8 +20,7 @@ import threading
 import time
 
 from celery import bootsteps
-
-from worker import settings, store
+from fer_toolkit.worker import settings, store
 
 log = logging.getLogger(__name__)
 MAX_REQUEUES = 3

@@ -1,9 +1,9 @@
 """Celery tasks: score one chunk into its part file, assemble the report once every chunk is recorded.
 
 A job is one :func:`score_chunk` message per chunk (``(job id, chunk index)``; the paths are in
-the job's plan file, :mod:`worker.parts`). No chord: a chunk writes its part file atomically, then
+the job's plan file, :mod:`fer_toolkit.worker.parts`). No chord: a chunk writes its part file atomically, then
 records its completion in Redis (idempotent by chunk index); the chunk that completes the set sends
-:func:`finalize`, and the worker-side sweeper (:mod:`worker.sweeper`) sends it again for any job
+:func:`finalize`, and the worker-side sweeper (:mod:`fer_toolkit.worker.sweeper`) sends it again for any job
 whose chunks are all recorded but which is not done, so a lost message or a Redis restart only
 delays the report. Every Redis access waits out an unreachable Redis for ``SCORER_REDIS_GRACE``.
 """
@@ -14,9 +14,8 @@ import logging
 
 import numpy as np
 from celery.signals import worker_process_init
-
-from worker import finalizer, parts, scoring, settings, store
-from worker.app import app
+from fer_toolkit.worker import finalizer, parts, scoring, settings, store
+from fer_toolkit.worker.app import app
 
 log = logging.getLogger(__name__)
 SKIP_STATES = ("done", "failed", "cancelled")
@@ -89,7 +88,8 @@ def score_chunk(job_id: str, index: int) -> None:
 
 @app.task(name="fer.finalize", ignore_result=True)
 def finalize(job_id: str) -> str:
-    """Write the job's report from its parts if every chunk is recorded (see :func:`worker.finalizer.finalize_job`).
+    """Write the job's report from its parts if every chunk is recorded
+    (see :func:`fer_toolkit.worker.finalizer.finalize_job`).
 
     Returns:
         the outcome (``done``, ``already``, ``incomplete``, ``busy``, ``ended``, ``lost``, ``failed``).

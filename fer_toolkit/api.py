@@ -1,0 +1,73 @@
+"""The Python API: load a model once, then classify the faces in a path, bytes, PIL image or array.
+
+::
+
+    from fer_toolkit import load_model
+    model = load_model()                      # the shipped FER2013 model (int8=True: its INT8 twin)
+    for face in model.analyze("photo.jpg"):   # largest face first
+        print(face.box, face.label, round(face.confidence, 3))
+
+It runs the analysis path of the demo and the workers (:func:`fer_toolkit.fercore.analyze.analyze`): YuNet
+face detection, alignment, and the ``auto`` face mode by default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fer_toolkit.fercore.analyze import FaceMode, FaceResult, analyze
+from fer_toolkit.fercore.faces import FaceDetector
+from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
+from fer_toolkit.models import default_model
+
+
+class EmotionModel:
+    """An ONNX emotion classifier and the YuNet face detector, loaded once (both onnxruntime, thread-safe).
+
+    Args:
+        model_path: ONNX file exported by this project; None: the shipped default.
+        faces: ``auto`` (default), ``largest``, ``all`` or ``none`` (:mod:`fer_toolkit.fercore.analyze`).
+        align: rotate each face level and frame it like FER2013 (False: the detector's box plus a margin).
+        face_threshold: YuNet score threshold 0..1.
+        max_pixels: larger images are refused (decompression-bomb guard), width x height.
+
+    Raises:
+        FileNotFoundError: no such model file. ValueError: not a model exported by this project.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, faces: FaceMode = "auto", align: bool = True,
+                 face_threshold: float = 0.8, max_pixels: int = DEFAULT_MAX_PIXELS):
+        self.predictor = Predictor(model_path or default_model())
+        self.detector = FaceDetector(score_threshold=face_threshold)
+        self.faces, self.align, self.max_pixels = faces, align, max_pixels
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Class names in the model's output order (from its metadata)."""
+        return self.predictor.labels
+
+    def analyze(self, source: ImageSource, faces: FaceMode | None = None) -> list[FaceResult]:
+        """Per-face results for one image, largest face first.
+
+        Args:
+            source: a path, encoded bytes, a PIL image or a uint8 array ``(H, W)`` / ``(H, W, 3)`` (RGB).
+            faces: this call's face mode (None: the model's).
+
+        Returns:
+            One :class:`~fer_toolkit.fercore.analyze.FaceResult` per face (``box``, ``landmarks``, ``score``,
+            ``probs``, ``label``, ``confidence``), one with ``box=None`` when the image was classified whole,
+            or ``[]`` when a photo has no face.
+
+        Raises:
+            fer_toolkit.fercore.preprocess.ImageDecodeError: unreadable, corrupt or too large input (one line).
+        """
+        image = open_image(source, self.max_pixels)
+        return analyze(image, self.predictor, self.detector, faces or self.faces, self.align)
+
+
+def load_model(model_path: str | Path | None = None, int8: bool = False, **options) -> EmotionModel:
+    """An :class:`EmotionModel` for ``model_path``, or the shipped default (its INT8 twin with ``int8=True``).
+
+    ``options`` go to :class:`EmotionModel` (``faces``, ``align``, ``face_threshold``, ``max_pixels``)."""
+    return EmotionModel(model_path or default_model(int8), **options)
