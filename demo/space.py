@@ -26,8 +26,9 @@ import os
 
 from fer_toolkit.demo.app import build_demo
 from fer_toolkit.demo.handler import DemoModel
+from fer_toolkit.models import HERE
 
-demo = build_demo(DemoModel("models/{model}"))
+demo = build_demo(DemoModel(HERE / "{model}"))
 
 if __name__ == "__main__":
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0"),
