@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from fer_toolkit.models import default_model
 
 from bench import decode, demo_latency, faces, inference, scoring, soak
 from bench.common import NPZ, ROOT, cpu_model
+from fer_toolkit.models import default_model
 
 
 def main() -> None:

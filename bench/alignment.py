@@ -16,10 +16,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from fer_toolkit.models import default_model
 from PIL import Image
 
 from bench.common import NPZ
+from fer_toolkit.models import default_model
 
 SIZES, ANGLES, ZOOMS = (40, 80, 160), (0, 15, 30), (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 

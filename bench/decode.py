@@ -6,11 +6,11 @@ import io
 from pathlib import Path
 
 import numpy as np
-from fer_toolkit.fercore import DataConfig, load_image
-from fer_toolkit.fercore.preprocess import open_image, to_model_mode
 from PIL import Image
 
 from bench.common import ASTRONAUT, photo_640x480, timeit
+from fer_toolkit.fercore import DataConfig, load_image
+from fer_toolkit.fercore.preprocess import open_image, to_model_mode
 
 
 def _no_draft(data: bytes, cfg: DataConfig) -> np.ndarray:

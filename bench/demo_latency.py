@@ -11,9 +11,8 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from fer_toolkit.models import default_model
-
 from bench.common import fer_crop, p50_p95, photo_640x480, timeit
+from fer_toolkit.models import default_model
 
 
 def run(model_path: Path, n: int = 100) -> list[tuple[str, float, float]]:

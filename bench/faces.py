@@ -23,9 +23,8 @@ SMALL_SIDES, SCALES = (16, 20, 24, 32, 48), (0.625, 1.0, 1.25, 1.5, 2.0)
 
 def detection_speed(tmp: Path, n: int = 40) -> list[tuple[str, float]]:
     """``(detector, median ms)`` on the 640x480 astronaut photo."""
-    from fer_toolkit.fercore.faces import FaceDetector
-
     from bench.haar import HaarDetector
+    from fer_toolkit.fercore.faces import FaceDetector
 
     img = Image.open(photo_640x480(tmp / "photo.jpg")).convert("RGB")
     rows = [("Haar cascade (OpenCV, the old detector)", HaarDetector().detect)]
@@ -52,8 +51,9 @@ def small_faces(seed: int = 0, per_size: int = 24) -> tuple[dict, dict]:
     Faces: the astronaut's head with its surroundings (face width = half the pasted patch), each pasted at a
     random rotation within +-30 degrees, on scikit-image's coffee photo.
     """
-    from fer_toolkit.fercore.faces import FaceDetector
     from skimage import data
+
+    from fer_toolkit.fercore.faces import FaceDetector
 
     rng = np.random.default_rng(seed)
     head = Image.open(ASTRONAUT).convert("RGB").crop((133, 6, 313, 234))  # face box 178,63,90,114 grown by 50%
@@ -98,9 +98,8 @@ def photo_folder(folder: Path, n: int, seed: int = 0) -> Path:
 
 def photo_scoring(model: Path, tmp: Path, n: int = 300) -> list[tuple[str, float, str]]:
     """``(path, images/s, rows by status)`` for ``fer-toolkit score`` (in-process, one thread per core)."""
-    from fer_toolkit.worker import jobs
-
     from bench.haar import HaarDetector
+    from fer_toolkit.worker import jobs
 
     folder = photo_folder(tmp / "photos", n)
     runs = [("Haar cascade, `--faces all` (the old path)", "all", HaarDetector(), True),

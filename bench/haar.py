@@ -9,8 +9,9 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from fer_toolkit.fercore.faces import Box, Face
 from PIL import Image
+
+from fer_toolkit.fercore.faces import Box, Face
 
 
 class HaarDetector:

@@ -87,6 +87,7 @@ def nchw_variant(path: Path, out: Path) -> Path | None:
         ``out``, or None when no such layout op follows the input.
     """
     import onnx
+
     from fer_toolkit.export.graph import bypass
 
     proto = onnx.load(path)

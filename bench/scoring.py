@@ -41,7 +41,6 @@ def run(folder: Path, models: dict[str, Path], tmp: Path, concurrencies=(1, 2)) 
 
 def _score(folder: Path, name: str, model: Path, tmp: Path, concurrencies) -> list[dict]:
     from fer_toolkit.worker import jobs
-
     from tests.worker_harness import CeleryWorker
 
     cores = os.cpu_count() or 1

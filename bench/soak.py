@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from fer_toolkit.models import default_model
 from PIL import Image
 
 from bench.common import NPZ, ROOT, cpu_model, group_rss_mb
+from fer_toolkit.models import default_model
 
 MARK_START, MARK_END = "<!-- soak:start -->", "<!-- soak:end -->"
 
@@ -114,6 +114,7 @@ def main() -> int:
                        "SCORER_OUTPUT_ROOTS": str(work / "out"), "SCORER_MODEL": str(a.model.resolve()),
                        "SCORER_ORT_THREADS": "1", "SCORER_VISIBILITY_TIMEOUT": "60", "SCORER_RESTORE_INTERVAL": "5"})
     import redis
+
     from fer_toolkit.worker import jobs
 
     r = redis.Redis.from_url(server.url)

@@ -16,6 +16,7 @@ from pathlib import Path  # noqa: E402
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
+
 from fer_toolkit.demo.handler import DemoModel, classify, explain, faces_markdown, info_markdown  # noqa: E402
 from fer_toolkit.fercore.preprocess import ImageDecodeError  # noqa: E402
 

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
 from fer_toolkit.fercore.analyze import FaceMode, FaceResult, analyze
 from fer_toolkit.fercore.faces import FaceDetector
 from fer_toolkit.fercore.occlusion import occlusion_map, overlay
 from fer_toolkit.fercore.predictor import Predictor, top_k
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
 from fer_toolkit.models import default_model
-from PIL import Image, ImageDraw, ImageFont
 
 DEFAULT_MODEL = default_model()
 

@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 import gradio
-from fer_toolkit.models import default_model
 
 import fer_toolkit
+from fer_toolkit.models import default_model
 
 REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0"]  # YuNet runs on onnxruntime: no OpenCV
 APP = '''"""Hugging Face Space entry point."""

@@ -33,6 +33,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--int8-only", action="store_true",
                    help="only re-quantize the existing --out fp32 file to INT8 (no Keras model needed); "
                         "updates its export report and card")
+    p.add_argument("--from-onnx", type=Path, metavar="FILE",
+                   help="first recover the Keras run of a plain export FILE into --run (fer_toolkit.export.recover), "
+                        "e.g. to add --tta or calibration to a model whose run is gone; needs --data")
     p.add_argument("--card-note", default="", help="a sentence for the model card (e.g. how the run was resumed)")
     return p
 
@@ -43,6 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     from fer_toolkit.export.onnx_export import export_run, requantize
 
+    if args.from_onnx is not None:
+        if not args.runs or len(args.runs) != 1 or args.data is None:
+            raise ValueError("--from-onnx needs one --run folder to write and --data")
+        from fer_toolkit.export.recover import recover_run
+
+        print(f"recovered {recover_run(args.from_onnx, args.runs[0], args.data)} from {args.from_onnx}")
     if args.int8_only:
         report = requantize(args.out, args.data)
     else:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
 from fer_toolkit.fercore import DataConfig
 
 
@@ -85,6 +86,7 @@ def assemble(runs: Sequence[Path], val_x: np.ndarray, val_y: np.ndarray, tta: st
         see :func:`load_runs`.
     """
     import keras
+
     from fer_toolkit.export.fold import fold_batchnorm
     from fer_toolkit.training.calibration import apply_temperature, fit_temperature, nll
     from fer_toolkit.training.inference import build_inference_model

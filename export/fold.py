@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+
 from fer_toolkit.training.model import build_model
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+
 from fer_toolkit.fercore import DataConfig
 
 DEFAULT_OPSET = 17  # tf2onnx 1.17 + TF 2.21 convert opsets 13-18 here; 19+ fail

@@ -31,8 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from fer_toolkit.export.graph import fold_input_scale
-from fer_toolkit.export.onnx_export import set_metadata
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -41,6 +39,9 @@ from onnxruntime.quantization import (
     quant_pre_process,
     quantize_static,
 )
+
+from fer_toolkit.export.graph import fold_input_scale
+from fer_toolkit.export.onnx_export import set_metadata
 
 CALIBRATION_BATCH = 32  # images per calibration batch; each batch contributes one min and one max per tensor
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+from PIL import Image
+
 from fer_toolkit.fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmarks
 from fer_toolkit.fercore.faces import Box, Face, FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
-from PIL import Image
 
 FaceMode = Literal["auto", "largest", "all", "none"]
 FACE_MODES: tuple[str, ...] = ("auto", "largest", "all", "none")

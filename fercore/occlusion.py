@@ -8,8 +8,9 @@ cut into a ``grid x grid`` lattice and every occluded copy runs in one onnxrunti
 from __future__ import annotations
 
 import numpy as np
-from fer_toolkit.fercore.predictor import Predictor
 from PIL import Image
+
+from fer_toolkit.fercore.predictor import Predictor
 
 
 def occlusion_map(predictor: Predictor, pixels: np.ndarray, grid: int = 8,

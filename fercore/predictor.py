@@ -8,6 +8,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import onnxruntime as ort
+
 from fer_toolkit.fercore.config import DataConfig
 from fer_toolkit.fercore.preprocess import ImageSource, load_image
 

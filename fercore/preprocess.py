@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Union
 
 import numpy as np
-from fer_toolkit.fercore.config import DataConfig
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from fer_toolkit.fercore.config import DataConfig
 
 #: File extensions read as images from folder trees (lower case, with dot).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"})

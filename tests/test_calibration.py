@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from fer_toolkit.training.calibration import apply_temperature, expected_calibration_error, fit_temperature, nll
 
 
@@ -11,7 +12,6 @@ from fer_toolkit.training.calibration import apply_temperature, expected_calibra
 def real_probs(fer):
     """The shipped model's probabilities on 1,000 PublicTest images, and their labels."""
     from fer_toolkit.fercore.predictor import Predictor
-
     from tests.conftest import SHIPPED_MODEL
 
     x, y = fer["x_val"][:1000, :, :, None], fer["y_val"][:1000]
@@ -53,6 +53,7 @@ def test_graph_temperature_layer_equals_numpy(real_probs):
 
 def test_distillation_loss():
     import keras
+
     from fer_toolkit.training.losses import DistillationLoss
 
     rng = np.random.default_rng(0)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from fer_toolkit.fercore.config import FER2013_CSV_TO_ALPHABETICAL, FER2013_LABELS
 from fer_toolkit.training.data import DataError, load_tree, stratified_split
 from fer_toolkit.training.prepare import csv_to_tree
-
 from tests.conftest import write_tree
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fer_toolkit.fercore import ImageDecodeError
 from PIL import Image
 
+from fer_toolkit.fercore import ImageDecodeError
 from tests.conftest import ROOT, SAMPLES, SHIPPED_MODEL
 from tests.worker_harness import free_port
 
@@ -156,9 +156,9 @@ def test_browser_upload_of_a_group_photo_numbers_every_face(server, tmp_path, fe
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from fer_toolkit.fercore.faces import FaceDetector
     from playwright.sync_api import expect, sync_playwright
 
+    from fer_toolkit.fercore.faces import FaceDetector
     from tests.test_faces import clear_fer_faces, group_photo
 
     photo, truth = group_photo(clear_fer_faces(fer, FaceDetector()))

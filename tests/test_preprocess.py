@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from fer_toolkit.fercore import DataConfig, ImageDecodeError, load_image
 from PIL import Image
 
+from fer_toolkit.fercore import DataConfig, ImageDecodeError, load_image
 from tests.conftest import SAMPLES
 
 GRAY = DataConfig()

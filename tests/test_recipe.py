@@ -10,8 +10,8 @@ import subprocess
 import numpy as np
 import onnx
 import pytest
-from fer_toolkit.fercore.predictor import Predictor
 
+from fer_toolkit.fercore.predictor import Predictor
 from tests.conftest import ROOT
 
 
@@ -87,6 +87,7 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
 
 def test_folded_tta_ensemble_equals_mean_of_its_parts(recipe, fer):
     import keras
+
     from fer_toolkit.training.calibration import apply_temperature
 
     out = recipe[0]

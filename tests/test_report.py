@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+
 from fer_toolkit.worker.report import neutralise, sort_key, write_report
 
 LABELS = ("happy", "sad")

@@ -6,9 +6,9 @@ import json
 import re
 
 import pytest
+
 from fer_toolkit.fercore import FER2013_LABELS
 from fer_toolkit.fercore.predictor import Predictor
-
 from tests.conftest import SHIPPED_MODEL
 
 CARD = SHIPPED_MODEL.parent / "README.md"

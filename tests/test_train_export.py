@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import onnx
+
 from fer_toolkit.fercore import FER2013_LABELS
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.training.data import load_split
@@ -78,8 +79,9 @@ def test_export_parity_and_metadata_round_trip(tiny_onnx, tiny_run, small_tree):
 
 
 def test_input_rescaling_folds_into_first_conv_before_int8(tiny_onnx, small_tree, tmp_path):
-    from fer_toolkit.export.graph import fold_input_scale
     from onnx import numpy_helper
+
+    from fer_toolkit.export.graph import fold_input_scale
 
     proto = onnx.load(tiny_onnx)
     before = [n.op_type for n in proto.graph.node]
@@ -105,7 +107,6 @@ def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tmp_path):
     import sys
 
     from fer_toolkit.export.onnx_export import report_path
-
     from tests.conftest import ROOT
 
     fp32 = tmp_path / tiny_onnx.name

@@ -273,21 +273,24 @@ def test_redis_down_while_the_report_is_assembled(env, fer, tmp_path, monkeypatc
         assert store.get(job)["state"] == "failed" and "No space left" in store.get(job)["error"]
         assert not parts.missing_parts(parts.job_dir(out, job), meta["n_chunks"]) and not out.exists()
 
-        real_read, downtime = parts.read_parts, []
+        real_read, downtime, timers = parts.read_parts, [], []
 
         def restart(t0: float) -> None:
+            downtime.append(time.time() - t0)  # before start(): the finalizer may reconnect before start() returns
             server.start()
-            downtime.append(time.time() - t0)
 
         def read_with_outage(*args):
             for i, row in enumerate(real_read(*args)):
                 if i == 100:
                     server.kill()
-                    threading.Timer(5, restart, (time.time(),)).start()
+                    timers.append(threading.Timer(5, restart, (time.time(),)))
+                    timers[-1].start()
                 yield row
 
         monkeypatch.setattr(parts, "read_parts", read_with_outage)
         assert finalizer.finalize_job(job) == "done"
+        for t in timers:
+            t.join(60)
         assert downtime and downtime[0] >= 5
         assert store.get(job)["state"] == "done" and job not in store.active_jobs()
         assert not parts.job_dir(out, job).exists()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from fer_toolkit.fercore import IMAGE_EXTENSIONS, DataConfig, ImageDecodeError, load_image
 
 log = logging.getLogger(__name__)

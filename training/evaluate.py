@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
 from fer_toolkit.training.metrics import classification_metrics
 from fer_toolkit.training.plots import plot_confusion_matrix, plot_history
 
@@ -26,6 +27,7 @@ def evaluate_run(run: Path, data: Path | None = None, split: str = "test") -> di
         fer_toolkit.training.data.DataError: the split folder is missing or empty.
     """
     import keras
+
     from fer_toolkit.fercore import DataConfig
     from fer_toolkit.training.data import DataError, load_split
 

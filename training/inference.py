@@ -21,8 +21,9 @@ from __future__ import annotations
 from typing import Sequence
 
 import keras
-from fer_toolkit.training.config import TTA_MODES
 from keras import ops
+
+from fer_toolkit.training.config import TTA_MODES
 
 _EPS = 1e-7
 

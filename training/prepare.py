@@ -11,9 +11,10 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+
 from fer_toolkit.fercore.config import FER2013_CSV_TO_ALPHABETICAL, FER2013_LABELS
 from fer_toolkit.training.data import DataError
-from PIL import Image
 
 USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "val", "PrivateTest": "test"}
 NPZ_SPLITS = {"train": "train", "val": "val", "test": "test"}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+
 from fer_toolkit.training.augment import build_augmenter
 from fer_toolkit.training.config import TrainConfig
 from fer_toolkit.training.data import Split, load_data

@@ -43,9 +43,10 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (non-zero when a waited job failed)."""
     args = parser().parse_args(argv)
+    from redis.exceptions import RedisError
+
     from fer_toolkit.worker import jobs
     from fer_toolkit.worker.settings import PathNotAllowed
-    from redis.exceptions import RedisError
 
     try:
         if args.cmd == "score":

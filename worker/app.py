@@ -8,6 +8,7 @@ result backend; Flower reads the workers' task events.
 from __future__ import annotations
 
 from celery import Celery
+
 from fer_toolkit.worker import settings
 from fer_toolkit.worker.sweeper import Sweeper
 

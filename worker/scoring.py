@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 import numpy as np
+
 from fer_toolkit.fercore import IMAGE_EXTENSIONS, ImageDecodeError
 from fer_toolkit.fercore.analyze import FACE_MODES, analyze
 from fer_toolkit.fercore.faces import FaceDetector

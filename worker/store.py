@@ -17,9 +17,10 @@ import uuid
 from typing import Callable, TypeVar
 
 import redis
-from fer_toolkit.worker import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from fer_toolkit.worker import settings
 
 _CLIENT: dict[str, redis.Redis] = {}
 ACTIVE = "fer:jobs:active"

@@ -20,6 +20,7 @@ import threading
 import time
 
 from celery import bootsteps
+
 from fer_toolkit.worker import settings, store
 
 log = logging.getLogger(__name__)

@@ -14,6 +14,7 @@ import logging
 
 import numpy as np
 from celery.signals import worker_process_init
+
 from fer_toolkit.worker import finalizer, parts, scoring, settings, store
 from fer_toolkit.worker.app import app
 

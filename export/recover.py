@@ -1,0 +1,123 @@
+"""Recover the Keras run of an ONNX file exported by this project, to export it again (new TTA, calibration).
+
+An export holds the network's weights with BatchNorm folded into each Conv (:mod:`fer_toolkit.export.fold`).
+:func:`recover_run` rebuilds :func:`fer_toolkit.training.model.build_model` from the file's initializers and
+metadata, with every BatchNorm set to the identity plus the folded bias (``gamma = 1``, ``beta = b``,
+``mean = 0``, ``var = 1 - eps``), so folding it again gives back the same Conv weights. The recovered network
+must reproduce the file on real images (top-1 on every image, max |dp| <= 1e-4) or nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+_CONV = re.compile(r"/(block(\d+)_conv(\d+))(?:_\d+)?/convolution/ReadVariableOp")
+_CONV_BIAS = re.compile(r"/(block\d+_conv\d+)(?:_\d+)?/Squeeze")
+_DENSE = re.compile(r"/(head_dense|logits)(?:_\d+)?/Cast/ReadVariableOp")
+_DENSE_BIAS = re.compile(r"/(head_dense|logits)(?:_\d+)?/BiasAdd/ReadVariableOp")
+
+
+def onnx_weights(proto: onnx.ModelProto) -> dict[str, list[np.ndarray]]:
+    """Keras-layout weights by layer name: Conv ``[kernel (3, 3, in, out), bias (out,)]``, Dense
+    ``[kernel (in, out), bias (out,)]``, float32.
+
+    Raises:
+        ValueError: the graph is not a single network exported from ``build_model``.
+    """
+    found: dict[str, dict[str, np.ndarray]] = {}
+    for init in proto.graph.initializer:
+        for pattern, slot, to_keras in ((_CONV, "kernel", lambda w: w.transpose(2, 3, 1, 0)),
+                                        (_CONV_BIAS, "bias", lambda w: w), (_DENSE, "kernel", lambda w: w),
+                                        (_DENSE_BIAS, "bias", lambda w: w)):
+            m = pattern.search(init.name)
+            if m:
+                found.setdefault(m.group(1), {})[slot] = to_keras(numpy_helper.to_array(init)).astype(np.float32)
+    if "logits" not in found or "block1_conv1" not in found or any(len(v) != 2 for v in found.values()):
+        raise ValueError("not a single network exported by fer-toolkit (no block/logits weights found)")
+    return {name: [w["kernel"], w["bias"]] for name, w in found.items()}
+
+
+def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> Path:
+    """Write a run folder ``out`` (``best.keras``, ``config.json``, ``train_summary.json``) that
+    :func:`fer_toolkit.export.onnx_export.export_run` can export again.
+
+    The training options and summary come from ``training_config.json`` / ``train_summary.json`` beside
+    ``onnx_path`` where present (the shipped model has them), with ``data`` as the run's data.
+
+    Args:
+        onnx_path: a plain export (one member, no test-time views, no temperature).
+        data: the data it was trained on (folder tree or ``.npz``): its PublicTest split checks the recovery.
+
+    Returns:
+        ``out / "best.keras"``.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: not a plain export of ``build_model``.
+        RuntimeError: the recovered network does not reproduce the file.
+    """
+    import keras
+
+    from fer_toolkit.fercore.predictor import Predictor
+    from fer_toolkit.training.config import TrainConfig
+    from fer_toolkit.training.data import load_data
+    from fer_toolkit.training.model import build_model
+
+    onnx_path, out = Path(onnx_path), Path(out)
+    predictor = Predictor(onnx_path)
+    meta = predictor.metadata
+    if json.loads(meta.get("members", "[1]")).__len__() != 1 or meta.get("tta", "none") != "none" or \
+            float(meta.get("temperature", 1.0)) != 1.0:
+        raise ValueError(f"{onnx_path.name} already has members, test-time views or a temperature: "
+                         "export its runs instead")
+    weights = onnx_weights(onnx.load(onnx_path))
+    blocks = sorted({int(_CONV.search(f"/{n}/convolution/ReadVariableOp").group(2)) for n in weights if "conv" in n})
+    widths = tuple(int(weights[f"block{b}_conv1"][0].shape[-1]) for b in blocks)
+    config = predictor.config
+    beside = onnx_path.parent
+    saved = json.loads((beside / "training_config.json").read_text()) if (beside / "training_config.json").exists() \
+        else {"train": {}}
+    fields = set(TrainConfig.__dataclass_fields__)
+    train = TrainConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["train"].items()
+                           if k in fields})
+    train.data, train.out, train.crop, train.widths = str(data), str(out), 0, widths
+    train.head_units = int(weights["head_dense"][0].shape[1])
+    kwargs = {"input_shape": config.input_shape, "num_classes": config.num_classes, "widths": widths,
+              "block_dropout": train.block_dropout, "head_units": train.head_units, "head_dropout": train.head_dropout}
+    keras.config.set_dtype_policy("float32")
+    net = build_model(**kwargs)
+    for layer in net.layers:
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
+            kernel, bias = weights[layer.name]
+            layer.set_weights([kernel] if isinstance(layer, keras.layers.Conv2D) else [kernel, bias])
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            bias = weights[layer.name.replace("_bn", "_conv")][1]
+            layer.set_weights([np.ones_like(bias), bias, np.zeros_like(bias),
+                               np.full_like(bias, 1.0 - layer.epsilon)])
+    data_config, splits = load_data(Path(data), config.input_size, config.channels, train.val_fraction, train.seed)
+    if list(data_config.labels) != list(config.labels):
+        raise ValueError(f"the data's classes {data_config.labels} differ from the model's {config.labels}")
+    val = splits["val"]
+    ref, got = predictor.predict(val.x), net.predict(val.x.astype(np.float32), batch_size=256, verbose=0)
+    agree, diff = float((ref.argmax(1) == got.argmax(1)).mean()), float(np.abs(ref - got).max())
+    if agree < 1.0 or diff > atol:
+        raise RuntimeError(f"recovery failed: top-1 agreement {agree:.4%}, max |dp| {diff:.1e} on {len(val)} images")
+    out.mkdir(parents=True, exist_ok=True)
+    net.save(out / "best.keras")
+    counts = {k: len(v) for k, v in splits.items()}
+    network = {**kwargs, "input_shape": list(kwargs["input_shape"])}
+    (out / "config.json").write_text(json.dumps(
+        {"train": asdict(train), "data_config": data_config.to_json(), "counts": counts, "network": network,
+         "keras": keras.__version__, "hardware": saved.get("hardware", "n/a"),
+         "recovered_from": {"file": onnx_path.name, "val_top1_agreement": agree, "val_max_abs_diff": diff}},
+        indent=2))
+    summary = beside / "train_summary.json"
+    if summary.exists():
+        (out / "train_summary.json").write_text(summary.read_text())
+    return out / "best.keras"
