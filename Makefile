@@ -33,6 +33,8 @@ SOAK_N ?= 1000000
 FLOWER_HOST ?= 127.0.0.1
 FLOWER_PORT ?= 5555
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+# demo and space: --model only when MODEL is given on the command line (else the package's default)
+MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-demo data train export train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
@@ -86,11 +88,11 @@ evaluate:  ## metrics, confusion matrix and curves of RUN on its test split
 export-run:  ## RUN/best.keras -> MODEL (ONNX + metadata + INT8), parity check, card MODEL's stem + .md
 	$(PY) -m fer_toolkit.export --run $(RUN) --out $(MODEL) $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
 
-demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860) with MODEL; SHARE=1 asks for a public link
-	$(PY) -m fer_toolkit.demo --model $(MODEL) --host $(HOST) --port $(PORT) $(if $(SHARE),--share)
+demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860), the accurate model unless MODEL=...; SHARE=1: public link
+	$(PY) -m fer_toolkit.demo $(MODEL_ARG) --host $(HOST) --port $(PORT) $(if $(SHARE),--share)
 
 space:  ## stage a self-contained Hugging Face Space folder in build/space
-	$(PY) -m fer_toolkit.demo.space build/space --model $(MODEL)
+	$(PY) -m fer_toolkit.demo.space build/space $(MODEL_ARG)
 
 worker:  ## a Celery worker on REDIS_URL (default redis://127.0.0.1:6379/0), CONCURRENCY=2 processes
 	$(PY) -m celery -A fer_toolkit.worker.app worker --concurrency $(CONCURRENCY) --loglevel INFO

@@ -18,7 +18,7 @@ from pathlib import Path
 import gradio
 
 import fer_toolkit
-from fer_toolkit.models import default_model
+from fer_toolkit.models import HERE, default_model
 
 REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0"]  # YuNet runs on onnxruntime: no OpenCV
 APP = '''"""Hugging Face Space entry point."""
@@ -57,12 +57,13 @@ def stage(out: Path, model: Path | None = None) -> Path:
     """Write the Space folder to ``out`` (replaced if it exists) and return it.
 
     Args:
-        model: the ONNX file to serve (default: the shipped one, :func:`fer_toolkit.models.default_model`).
+        model: the ONNX file to serve (default: the demo's, the shipped accurate model,
+            :func:`fer_toolkit.models.default_model`).
 
     Raises:
         FileNotFoundError: ``model`` does not exist.
     """
-    model = Path(model) if model is not None else default_model()
+    model = Path(model) if model is not None else default_model(accurate=True)
     if not model.is_file():
         raise FileNotFoundError(f"model not found: {model}")
     out = Path(out)
@@ -76,11 +77,11 @@ def stage(out: Path, model: Path | None = None) -> Path:
         shutil.copyfile(root / module, pkg / module)
     for name in ("fercore", "demo"):
         shutil.copytree(Path(importlib.import_module(f"fer_toolkit.{name}").__file__).parent, pkg / name, ignore=ignore)
-    models = Path(default_model().parent)
     (pkg / "models").mkdir()
-    shutil.copyfile(models / "__init__.py", pkg / "models" / "__init__.py")
+    shutil.copyfile(HERE / "__init__.py", pkg / "models" / "__init__.py")
     shutil.copyfile(model, pkg / "models" / model.name)
-    for extra in ("README.md", "confusion_matrix_test.png", "training_curves.png", "metrics_test.json"):
+    stem = model.name.removesuffix(".onnx").removesuffix(".int8")
+    for extra in ("README.md", f"{stem}.md", f"{stem}.reliability.png", f"{stem}.confusion.png", "training_curves.png"):
         if (model.parent / extra).exists():
             shutil.copyfile(model.parent / extra, pkg / "models" / extra)
     (out / "app.py").write_text(APP.format(model=Path(model).name))

@@ -83,7 +83,7 @@ PrivateTest evaluations recorded in this folder so far: {r.get('privatetest_eval
 ![confusion matrix]({test['plots']['confusion']})"""
     q = r.get("int8")
     int8 = "" if not q else f"""
-Static INT8 twin `{Path(q['path']).name}` (QDQ, per-channel weights, {q['calibration_images']} calibration
+Static INT8 twin `{Path(q['path']).name}` (QDQ, per-channel 7-bit weights, {q['calibration_images']} calibration
 images): top-1 {q['top1_accuracy']:.2%}, macro-F1 {q['macro_f1']:.3f}, ECE {q['ece']:.3f}, top-1 agreement
 with fp32 {q['top1_agreement_with_fp32']:.2%}, {q['size_bytes'] / 1024:.0f} KiB; images/s at batch 256
 (side by side, this export): fp32 {q['images_per_second_batch256']['fp32']:,.0f}, INT8 {q['images_per_second_batch256']['int8']:,.0f}.

@@ -3,7 +3,7 @@
 ::
 
     from fer_toolkit import load_model
-    model = load_model()                      # the shipped FER2013 model (int8=True: its INT8 twin)
+    model = load_model()                      # the shipped accurate FER2013 model (accurate=False, int8=True: faster)
     for face in model.analyze("photo.jpg"):   # largest face first
         print(face.box, face.label, round(face.confidence, 3))
 
@@ -26,7 +26,7 @@ class EmotionModel:
     """An ONNX emotion classifier and the YuNet face detector, loaded once (both onnxruntime, thread-safe).
 
     Args:
-        model_path: ONNX file exported by this project; None: the shipped default.
+        model_path: ONNX file exported by this project; None: the shipped accurate model (flip TTA).
         faces: ``auto`` (default), ``largest``, ``all`` or ``none`` (:mod:`fer_toolkit.fercore.analyze`).
         align: rotate each face level and frame it like FER2013 (False: the detector's box plus a margin).
         face_threshold: YuNet score threshold 0..1.
@@ -38,7 +38,7 @@ class EmotionModel:
 
     def __init__(self, model_path: str | Path | None = None, faces: FaceMode = "auto", align: bool = True,
                  face_threshold: float = 0.8, max_pixels: int = DEFAULT_MAX_PIXELS):
-        self.predictor = Predictor(model_path or default_model())
+        self.predictor = Predictor(model_path or default_model(accurate=True))
         self.detector = FaceDetector(score_threshold=face_threshold)
         self.faces, self.align, self.max_pixels = faces, align, max_pixels
 
@@ -66,8 +66,10 @@ class EmotionModel:
         return analyze(image, self.predictor, self.detector, faces or self.faces, self.align)
 
 
-def load_model(model_path: str | Path | None = None, int8: bool = False, **options) -> EmotionModel:
-    """An :class:`EmotionModel` for ``model_path``, or the shipped default (its INT8 twin with ``int8=True``).
+def load_model(model_path: str | Path | None = None, int8: bool = False, accurate: bool = True,
+               **options) -> EmotionModel:
+    """An :class:`EmotionModel` for ``model_path``, or a shipped model: the accurate one (flip TTA) by default,
+    the fast one with ``accurate=False``, either's INT8 twin with ``int8=True``.
 
     ``options`` go to :class:`EmotionModel` (``faces``, ``align``, ``face_threshold``, ``max_pixels``)."""
-    return EmotionModel(model_path or default_model(int8), **options)
+    return EmotionModel(model_path or default_model(int8, accurate), **options)

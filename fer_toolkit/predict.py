@@ -24,6 +24,7 @@ def parser(prog: str = "fer-toolkit predict") -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="one JSON object per image and line, with every class probability")
     p.add_argument("--model", type=Path, help="ONNX model exported by this project (default: the shipped one)")
+    p.add_argument("--fast", action="store_true", help="the shipped fast model (default: the accurate one, flip TTA)")
     p.add_argument("--int8", action="store_true", help="the shipped model's static INT8 twin")
     p.add_argument("--faces", choices=FACE_MODES, default="auto",
                    help="auto: detected faces, or a face crop whole (default); largest/all faces; none: whole")
@@ -59,13 +60,13 @@ def table_lines(name: str, faces: list[FaceResult], width: int = 28) -> list[str
 def main(argv: list[str] | None = None, prog: str = "fer-toolkit predict") -> int:
     """Entry point; returns 0, or 1 when any image could not be read (the others are printed)."""
     args = parser(prog).parse_args(argv)
-    if args.model is not None and args.int8:
-        parser(prog).error("--model and --int8 are exclusive")
+    if args.model is not None and (args.int8 or args.fast):
+        parser(prog).error("--model excludes --int8 and --fast")
     from fer_toolkit.api import load_model
     from fer_toolkit.fercore.preprocess import ImageDecodeError
 
     try:
-        model = load_model(args.model, args.int8, faces=args.faces, align=args.align,
+        model = load_model(args.model, args.int8, not args.fast, faces=args.faces, align=args.align,
                            face_threshold=args.face_threshold, max_pixels=args.max_pixels)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {str(e).splitlines()[0]}", file=sys.stderr)

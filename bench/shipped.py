@@ -1,0 +1,72 @@
+"""``python -m bench.shipped``: every shipped file, fp32 and INT8, side by side (issue 9's table).
+
+Speed is measured here, in one run: images/s at batch 256 (best of 5 interleaved rounds) and batch-1
+latency (p50 over 200 calls) on real PrivateTest faces with onnxruntime's default session options.
+Accuracy, macro-F1 and ECE are read from each file's export report (``<stem>.export.json``), where the
+export measured them once on PrivateTest: this benchmark does not evaluate PrivateTest again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import NPZ, cpu_model, p50_p95, timeit
+from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.models import HERE, NAMES
+
+
+def shipped_files() -> list[tuple[str, Path, dict]]:
+    """``(role, path, measured)`` for each shipped fp32 file and its INT8 twin, from the export reports."""
+    rows = []
+    for role, stem in NAMES.items():
+        report = json.loads((HERE / f"{stem}.export.json").read_text())
+        t, q = report["test"], report["int8"]
+        rows.append((role, HERE / f"{stem}.onnx", {"top1": t["top1_accuracy"], "f1": t["macro_f1"], "ece": t["ece"],
+                                                   "tta": report["tta"], "weights": "fp32"}))
+        rows.append((role, HERE / f"{stem}.int8.onnx", {"top1": q["top1_accuracy"], "f1": q["macro_f1"],
+                                                        "ece": q["ece"], "tta": report["tta"], "weights": "INT8"}))
+    return rows
+
+
+def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
+    """The Markdown table, speed measured now on ``x`` (uint8 ``(N, 48, 48, 1)``, N >= 256)."""
+    files = shipped_files()
+    preds = [Predictor(path) for _, path, _ in files]
+    batch = x[:256]
+    best = [float("inf")] * len(preds)
+    for p in preds:
+        p.predict(batch)
+    for _ in range(rounds):
+        for i, p in enumerate(preds):
+            t0 = time.perf_counter()
+            p.predict(batch)
+            best[i] = min(best[i], time.perf_counter() - t0)
+    lat = [p50_p95(timeit(lambda p=p: p.predict(x[:1]), calls))[0] for p in preds]
+    out = ["| file | role | weights | test-time views | PrivateTest top-1 | macro-F1 | ECE (15 bins) "
+           "| images/s, batch 256 | batch-1 latency p50 | size |",
+           "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for (role, path, m), b, ms in zip(files, best, lat):
+        views = "flip (2)" if m["tta"] == "flip" else "1"
+        out.append(f"| `{path.name}` | {role} | {m['weights']} | {views} | {m['top1']:.2%} | {m['f1']:.3f} | "
+                   f"{m['ece']:.3f} | {len(batch) / b:,.0f} | {ms:.2f} ms | {path.stat().st_size / 1024:,.0f} KiB |")
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.shipped")
+    p.add_argument("--npz", type=Path, default=NPZ)
+    a = p.parse_args()
+    with np.load(a.npz) as d:
+        x = d["x_test"][:256, :, :, None]
+    print(f"Shipped models on {cpu_model()} (`python -m bench.shipped`):\n")
+    print("\n".join(table(x)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
