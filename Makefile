@@ -15,11 +15,11 @@ TRAIN_ARGS ?=
 TEACHER_SEEDS ?= 0
 TEACHER_ARGS ?= --crop 40 --epochs 100 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
 	--warmup-steps 500 --rotation 0.03 --shift 0.1 --zoom 0.15 --erasing 0.5 --widths 64,128,256,512 \
-	--head-units 512 --block-dropout 0.1 --head-dropout 0.5 --precision mixed_bfloat16 --patience 1000
+	--head-units 512 --block-dropout 0.1 --head-dropout 0.5 --precision auto --patience 1000
 TEACHER_TTA ?= tencrop
 STUDENT_ARGS ?= --crop 40 --epochs 60 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
 	--warmup-steps 500 --rotation 0.03 --shift 0.1 --zoom 0.15 --erasing 0.5 --widths 32,64,128,256 \
-	--head-units 256 --block-dropout 0.1 --head-dropout 0.4 --precision mixed_bfloat16 --patience 1000 \
+	--head-units 256 --block-dropout 0.1 --head-dropout 0.4 --precision auto --patience 1000 \
 	--kd-alpha 0.5 --kd-temperature 4
 HOST   ?= 127.0.0.1
 PORT   ?= 7860

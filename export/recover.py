@@ -3,8 +3,9 @@
 An export holds the network's weights with BatchNorm folded into each Conv (:mod:`fer_toolkit.export.fold`).
 :func:`recover_run` rebuilds :func:`fer_toolkit.training.model.build_model` from the file's initializers and
 metadata, with every BatchNorm set to the identity plus the folded bias (``gamma = 1``, ``beta = b``,
-``mean = 0``, ``var = 1 - eps``), so folding it again gives back the same Conv weights. The recovered network
-must reproduce the file on real images (top-1 on every image, max |dp| <= 1e-4) or nothing is written.
+``mean = 0``, ``var = 1 - eps``), so folding it again gives back the same Conv weights. The recovered network,
+with the file's temperature applied, must reproduce the file on real images (top-1 on every image, max |dp|
+<= 1e-4) or nothing is written.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> P
     ``onnx_path`` where present (the shipped model has them), with ``data`` as the run's data.
 
     Args:
-        onnx_path: a plain export (one member, no test-time views, no temperature).
+        onnx_path: an export of one member without test-time views (its temperature, if any, is dropped:
+            the recovered run is the bare network, to calibrate again on export).
         data: the data it was trained on (folder tree or ``.npz``): its PublicTest split checks the recovery.
 
     Returns:
@@ -65,6 +67,7 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> P
     import keras
 
     from fer_toolkit.fercore.predictor import Predictor
+    from fer_toolkit.training.calibration import apply_temperature
     from fer_toolkit.training.config import TrainConfig
     from fer_toolkit.training.data import load_data
     from fer_toolkit.training.model import build_model
@@ -72,10 +75,9 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> P
     onnx_path, out = Path(onnx_path), Path(out)
     predictor = Predictor(onnx_path)
     meta = predictor.metadata
-    if json.loads(meta.get("members", "[1]")).__len__() != 1 or meta.get("tta", "none") != "none" or \
-            float(meta.get("temperature", 1.0)) != 1.0:
-        raise ValueError(f"{onnx_path.name} already has members, test-time views or a temperature: "
-                         "export its runs instead")
+    if len(json.loads(meta.get("members", "[1]"))) != 1 or meta.get("tta", "none") != "none":
+        raise ValueError(f"{onnx_path.name} has several members or test-time views: export its runs instead")
+    temperature = float(meta.get("temperature", 1.0))
     weights = onnx_weights(onnx.load(onnx_path))
     blocks = sorted({int(_CONV.search(f"/{n}/convolution/ReadVariableOp").group(2)) for n in weights if "conv" in n})
     widths = tuple(int(weights[f"block{b}_conv1"][0].shape[-1]) for b in blocks)
@@ -104,7 +106,8 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> P
     if list(data_config.labels) != list(config.labels):
         raise ValueError(f"the data's classes {data_config.labels} differ from the model's {config.labels}")
     val = splits["val"]
-    ref, got = predictor.predict(val.x), net.predict(val.x.astype(np.float32), batch_size=256, verbose=0)
+    ref = predictor.predict(val.x)
+    got = apply_temperature(net.predict(val.x.astype(np.float32), batch_size=256, verbose=0), temperature)
     agree, diff = float((ref.argmax(1) == got.argmax(1)).mean()), float(np.abs(ref - got).max())
     if agree < 1.0 or diff > atol:
         raise RuntimeError(f"recovery failed: top-1 agreement {agree:.4%}, max |dp| {diff:.1e} on {len(val)} images")
@@ -115,7 +118,8 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> P
     (out / "config.json").write_text(json.dumps(
         {"train": asdict(train), "data_config": data_config.to_json(), "counts": counts, "network": network,
          "keras": keras.__version__, "hardware": saved.get("hardware", "n/a"),
-         "recovered_from": {"file": onnx_path.name, "val_top1_agreement": agree, "val_max_abs_diff": diff}},
+         "recovered_from": {"file": onnx_path.name, "temperature_dropped": temperature,
+                            "val_top1_agreement": agree, "val_max_abs_diff": diff}},
         indent=2))
     summary = beside / "train_summary.json"
     if summary.exists():

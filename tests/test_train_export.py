@@ -7,6 +7,8 @@ import shutil
 
 import numpy as np
 import onnx
+import pytest
+from PIL import Image
 
 from fer_toolkit.fercore import FER2013_LABELS
 from fer_toolkit.fercore.predictor import Predictor
@@ -140,3 +142,29 @@ def test_model_card_is_named_after_its_model_and_reports_both_files(tiny_onnx, t
     assert "A note." in card and f"T = {r['temperature']:.4f}" in card
     assert f"top-1 agreement\nwith fp32 {q['top1_agreement_with_fp32']:.2%}" in card
     assert f"INT8 {q['images_per_second_batch256']['int8']:,.0f}" in card
+
+
+def test_recover_run_from_an_export_then_export_it_with_flip(tiny_onnx, tiny_run, small_tree, tmp_path):
+    """``export --from-onnx``: the bare network comes back from a calibrated export, exactly, and exports again."""
+    from fer_toolkit.export.onnx_export import export_run
+    from fer_toolkit.export.recover import recover_run
+
+    recover_run(tiny_onnx, tmp_path / "rec", small_tree)
+    cfg = json.loads((tmp_path / "rec" / "config.json").read_text())
+    rec = cfg["recovered_from"]
+    assert rec["val_top1_agreement"] == 1.0 and rec["val_max_abs_diff"] <= 1e-4 and rec["temperature_dropped"] > 0
+    assert cfg["network"]["widths"] == json.loads((tiny_run / "config.json").read_text())["network"]["widths"]
+    flip = tmp_path / "flip.onnx"
+    report = export_run(tmp_path / "rec", flip, tta="flip", int8=False, evaluate_test=False)
+    assert report["parity"]["top1_agreement"] == 1.0 and Predictor(flip).metadata["tta"] == "flip"
+    x = np.stack([np.asarray(Image.open(f).convert("L")) for f in sorted((small_tree / "val").rglob("*.png"))[:64]])
+    p = Predictor(flip)
+    assert np.abs(p.predict(x[..., None]) - p.predict(x[:, :, ::-1, None])).max() <= 1e-5  # the mean over the mirror
+
+
+def test_recover_refuses_a_tta_export(tmp_path, small_tree):
+    from fer_toolkit.export.recover import recover_run
+    from fer_toolkit.models import default_model
+
+    with pytest.raises(ValueError, match="test-time views"):
+        recover_run(default_model(accurate=True), tmp_path / "rec", small_tree)

@@ -65,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--zoom", type=float, default=d.zoom, help="max zoom, fraction of the side")
     tr.add_argument("--erasing", type=float, default=d.erasing, help="random-erasing probability per image")
     tr.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    tr.add_argument("--precision", choices=("float32", "mixed_bfloat16", "mixed_float16"), default=d.precision)
+    tr.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"), default=d.precision,
+                    help="auto: mixed_bfloat16 on a GPU or a CPU with native bf16 (AVX-512 BF16, AMX), else float32")
     tr.add_argument("--soft-labels", default=d.soft_labels, help="teacher probabilities (.npy, N_train x K) to distil")
     tr.add_argument("--kd-alpha", type=float, default=d.kd_alpha, help="weight of the hard-label loss")
     tr.add_argument("--kd-temperature", type=float, default=d.kd_temperature)

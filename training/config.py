@@ -44,7 +44,7 @@ class TrainConfig:
     block_dropout: float = 0.1
     head_units: int = 256
     head_dropout: float = 0.4
-    precision: str = "float32"  # float32 | mixed_bfloat16 (AVX-512 BF16 CPUs, GPUs)
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (see training.train.resolve_precision)
     soft_labels: str = ""  # teacher probabilities for distillation, .npy (N_train, K)
     kd_alpha: float = 0.5
     kd_temperature: float = 4.0
