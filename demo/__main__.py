@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from fer_toolkit.demo.handler import DEFAULT_MODEL
 from fer_toolkit.fercore.analyze import FACE_MODES
 from fer_toolkit.fercore.cli import OneLineParser, unit_interval
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
@@ -13,7 +12,8 @@ from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
 def main(argv: list[str] | None = None) -> int:
     """Parse options, load the model once, launch; returns the exit status."""
     p = OneLineParser(prog="fer-toolkit demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
-    p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model exported by this project")
+    p.add_argument("--model", default=None,
+                   help="ONNX model exported by this project (default: the shipped accurate one)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for all interfaces)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")

@@ -20,14 +20,13 @@ from fer_toolkit.fercore.predictor import Predictor, top_k
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
 from fer_toolkit.models import default_model
 
-DEFAULT_MODEL = default_model(accurate=True)  # flip TTA: 1.2 points above the fast file
-
 
 class DemoModel:
     """The model, its face detector, the face options and the input limits, loaded once per process.
 
     Args:
-        model_path: ONNX file exported by this project (labels come from its metadata).
+        model_path: ONNX file exported by this project (labels come from its metadata); None: the shipped
+            accurate model (:func:`fer_toolkit.models.default_model`).
         max_pixels: decompression-bomb guard for uploads (width x height).
         faces: face mode (:mod:`fer_toolkit.fercore.analyze`; ``auto`` by default, as everywhere).
         align: rotate faces level and frame them like FER2013 (False: the detector's box plus a margin).
@@ -38,9 +37,9 @@ class DemoModel:
             :class:`fer_toolkit.fercore.faces.FaceDetector`.
     """
 
-    def __init__(self, model_path: str | Path = DEFAULT_MODEL, max_pixels: int = DEFAULT_MAX_PIXELS,
+    def __init__(self, model_path: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
                  faces: FaceMode = "auto", align: bool = True, face_threshold: float = 0.8):
-        self.predictor = Predictor(model_path)
+        self.predictor = Predictor(model_path or default_model(accurate=True))  # flip TTA: +1.2 points
         self.detector = FaceDetector(score_threshold=face_threshold)
         self.max_pixels, self.faces, self.align = max_pixels, faces, align
 
