@@ -13,16 +13,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from fer_toolkit.fercore.analyze import FaceMode, FaceResult, analyze
-from fer_toolkit.fercore.faces import FaceDetector
+from fer_toolkit.api import EmotionModel
+from fer_toolkit.fercore.analyze import FaceMode, FaceResult
 from fer_toolkit.fercore.occlusion import occlusion_map, overlay
-from fer_toolkit.fercore.predictor import Predictor, top_k
+from fer_toolkit.fercore.predictor import top_k
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
-from fer_toolkit.models import default_model
 
 
-class DemoModel:
-    """The model, its face detector, the face options and the input limits, loaded once per process.
+class DemoModel(EmotionModel):
+    """The model, its face detector, the face options and the input limits, loaded once per process: the
+    Python API's :class:`~fer_toolkit.api.EmotionModel` with the demo's argument order.
 
     Args:
         model_path: ONNX file exported by this project (labels come from its metadata); None: the shipped
@@ -39,9 +39,7 @@ class DemoModel:
 
     def __init__(self, model_path: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
                  faces: FaceMode = "auto", align: bool = True, face_threshold: float = 0.8):
-        self.predictor = Predictor(model_path or default_model(accurate=True))  # flip TTA: +1.2 points
-        self.detector = FaceDetector(score_threshold=face_threshold)
-        self.max_pixels, self.faces, self.align = max_pixels, faces, align
+        super().__init__(model_path, faces, align, face_threshold, max_pixels)
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,7 @@ def classify(source: ImageSource, model: DemoModel) -> DemoResult:
     """
     t0 = time.perf_counter()
     image = open_image(source, max_pixels=model.max_pixels)
-    faces = analyze(image, model.predictor, model.detector, model.faces, align=model.align)
+    faces = model.analyze(image)
     path = "no face" if not faces else "whole image" if faces[0].box is None else "faces"
     ms = (time.perf_counter() - t0) * 1000
     return DemoResult(faces, path, annotate(image, faces), ms)

@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-_CONV = re.compile(r"/(block(\d+)_conv(\d+))(?:_\d+)?/convolution/ReadVariableOp")
+_CONV = re.compile(r"/(block\d+_conv\d+)(?:_\d+)?/convolution/ReadVariableOp")
 _CONV_BIAS = re.compile(r"/(block\d+_conv\d+)(?:_\d+)?/Squeeze")
 _DENSE = re.compile(r"/(head_dense|logits)(?:_\d+)?/Cast/ReadVariableOp")
 _DENSE_BIAS = re.compile(r"/(head_dense|logits)(?:_\d+)?/BiasAdd/ReadVariableOp")
@@ -79,8 +79,8 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> P
         raise ValueError(f"{onnx_path.name} has several members or test-time views: export its runs instead")
     temperature = float(meta.get("temperature", 1.0))
     weights = onnx_weights(onnx.load(onnx_path))
-    blocks = sorted({int(_CONV.search(f"/{n}/convolution/ReadVariableOp").group(2)) for n in weights if "conv" in n})
-    widths = tuple(int(weights[f"block{b}_conv1"][0].shape[-1]) for b in blocks)
+    n_blocks = sum(name.endswith("_conv1") for name in weights)
+    widths = tuple(int(weights[f"block{b}_conv1"][0].shape[-1]) for b in range(1, n_blocks + 1))
     config = predictor.config
     beside = onnx_path.parent
     saved = json.loads((beside / "training_config.json").read_text()) if (beside / "training_config.json").exists() \

@@ -59,9 +59,10 @@ def table_lines(name: str, faces: list[FaceResult], width: int = 28) -> list[str
 
 def main(argv: list[str] | None = None, prog: str = "fer-toolkit predict") -> int:
     """Entry point; returns 0, or 1 when any image could not be read (the others are printed)."""
-    args = parser(prog).parse_args(argv)
+    p = parser(prog)
+    args = p.parse_args(argv)
     if args.model is not None and (args.int8 or args.fast):
-        parser(prog).error("--model excludes --int8 and --fast")
+        p.error("--model excludes --int8 and --fast")
     from fer_toolkit.api import load_model
     from fer_toolkit.fercore.preprocess import ImageDecodeError
 

@@ -45,6 +45,17 @@ def free_port() -> int:
     raise RuntimeError("no free loopback port in 20000-32000")
 
 
+def stop_group(proc: subprocess.Popen | None, timeout: float) -> None:
+    """SIGTERM the process group of ``proc`` (started with ``start_new_session``); SIGKILL it after ``timeout`` s."""
+    if proc and proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
 class RedisServer:
     """A redis-server on a free loopback port with an append-only file (unless ``persistent=False``), so it can be
     killed and restarted with its state, or without it."""
@@ -104,12 +115,7 @@ class CeleryWorker:
             self.proc.wait(timeout=30)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop_group(self.proc, timeout=20)
 
 
 class FlowerServer:
@@ -137,10 +143,4 @@ class FlowerServer:
             return json.loads(r.read())
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_group(self.proc, timeout=10)
