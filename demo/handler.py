@@ -78,7 +78,7 @@ def classify(source: ImageSource, model: DemoModel) -> DemoResult:
     """
     t0 = time.perf_counter()
     image = open_image(source, max_pixels=model.max_pixels)
-    faces = model.analyze(image)
+    faces = model.analyze_image(image)
     path = "no face" if not faces else "whole image" if faces[0].box is None else "faces"
     ms = (time.perf_counter() - t0) * 1000
     return DemoResult(faces, path, annotate(image, faces), ms)

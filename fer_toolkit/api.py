@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image
+
 from fer_toolkit.fercore.analyze import FaceMode, FaceResult, analyze
 from fer_toolkit.fercore.faces import FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
@@ -62,7 +64,11 @@ class EmotionModel:
         Raises:
             fer_toolkit.fercore.preprocess.ImageDecodeError: unreadable, corrupt or too large input (one line).
         """
-        image = open_image(source, self.max_pixels)
+        return self.analyze_image(open_image(source, self.max_pixels), faces)
+
+    def analyze_image(self, image: Image.Image, faces: FaceMode | None = None) -> list[FaceResult]:
+        """:meth:`analyze` for an image already decoded by :func:`~fer_toolkit.fercore.preprocess.open_image`
+        (EXIF orientation applied, size checked): nothing is decoded again."""
         return analyze(image, self.predictor, self.detector, faces or self.faces, self.align)
 
 
