@@ -11,6 +11,9 @@ MODEL  ?= models/fer2013_cnn.onnx
 ENSEMBLE ?= models/fer2013_ensemble.onnx
 EPOCHS ?=
 TRAIN_ARGS ?=
+# A warm restart of a shipped network (how the shipped v3 files were made; see README "Warm restarts").
+WARM_FROM ?= models/fer2013_cnn.onnx
+WARM_ARGS ?= --epochs 12 --lr 1e-3 --warmup-steps 300 --seed 1 --precision auto
 # The shipped recipe (issue 9): teachers, their ensemble with ten-crop TTA, soft labels, a distilled student.
 TEACHER_SEEDS ?= 0
 TEACHER_ARGS ?= --crop 40 --epochs 100 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
@@ -37,7 +40,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-demo data train export train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
+.PHONY: help install install-demo data train export warm train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -78,6 +81,12 @@ train:  ## the shipped recipe: teachers (TEACHER_SEEDS), their ensemble ENSEMBLE
 
 export:  ## the student -> MODEL (+ INT8), calibrated, measured once on PrivateTest, model cards
 	$(PY) -m fer_toolkit.export --run $(STUDENT_RUN) --out $(MODEL) --model-version 2 $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
+
+$(RUNS)/recovered/best.keras:
+	$(PY) -m fer_toolkit.export --from-onnx $(WARM_FROM) --run $(RUNS)/recovered --data $(DATA) --recover-only
+
+warm: $(RUNS)/recovered/best.keras  ## train the network of WARM_FROM further: a new cosine cycle (WARM_ARGS) into RUNS/warm (RESUME=1 continues)
+	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUNS)/warm --init $< $(WARM_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
 
 train-run:  ## one run on your own DATA (folder tree or .npz) into RUN, with TRAIN_ARGS (RESUME=1 continues)
 	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume) $(TRAIN_ARGS)

@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--from-onnx", type=Path, metavar="FILE",
                    help="first recover the Keras run of a plain export FILE into --run (fer_toolkit.export.recover), "
                         "e.g. to add --tta or calibration to a model whose run is gone; needs --data")
+    p.add_argument("--recover-only", action="store_true",
+                   help="with --from-onnx: write the recovered run and stop (e.g. to train it further with "
+                        "'fer-toolkit train --init RUN/best.keras')")
     p.add_argument("--card-note", default="", help="a sentence for the model card (e.g. how the run was resumed)")
     return p
 
@@ -52,13 +55,18 @@ def main(argv: list[str] | None = None) -> int:
         from fer_toolkit.export.recover import recover_run
 
         print(f"recovered {recover_run(args.from_onnx, args.runs[0], args.data)} from {args.from_onnx}")
+        if args.recover_only:
+            return 0
+    elif args.recover_only:
+        raise ValueError("--recover-only needs --from-onnx")
     if args.int8_only:
         report = requantize(args.out, args.data)
     else:
         report = export_run(args.runs or [Path("runs/fer2013")], args.out, args.data, args.opset, args.model_version,
                             args.tta, args.calibrate, int8=args.int8, evaluate_test=args.evaluate_test)
         par = report["parity"]
-        print(f"wrote {report['onnx_path']}: T = {report['temperature']:.3f}, parity on {par['n']} val images, "
+        print(f"wrote {report['onnx_path']}: T = {report['temperature']:.3f}, "
+              f"val top-1 {report['val']['top1_accuracy']:.2%}, parity on {par['n']} val images, "
               f"top-1 agreement {par['top1_agreement']:.2%}, max |dp| {par['max_abs_diff']:.1e}")
         if "test" in report:
             t = report["test"]

@@ -2,8 +2,10 @@
 
 An export holds the network's weights with BatchNorm folded into each Conv (:mod:`fer_toolkit.export.fold`).
 :func:`recover_run` rebuilds :func:`fer_toolkit.training.model.build_model` from the file's initializers and
-metadata, with every BatchNorm set to the identity plus the folded bias (``gamma = 1``, ``beta = b``,
-``mean = 0``, ``var = 1 - eps``), so folding it again gives back the same Conv weights. The recovered network,
+metadata; each BatchNorm is given the statistics of its Conv's output on training images and the scale and
+shift that make it the identity plus the folded bias at inference (:func:`set_batchnorm_statistics`), so folding
+it again gives back the same Conv weights and training it further (``fer-toolkit train --init``) starts from
+the same network. The recovered network,
 with the file's temperature applied, must reproduce the file on real images (top-1 on every image, max |dp|
 <= 1e-4) or nothing is written.
 """
@@ -45,7 +47,43 @@ def onnx_weights(proto: onnx.ModelProto) -> dict[str, list[np.ndarray]]:
     return {name: [w["kernel"], w["bias"]] for name, w in found.items()}
 
 
-def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> Path:
+def set_batchnorm_statistics(net, x: np.ndarray, batch: int = 256) -> None:
+    """Give each identity BatchNorm of a recovered ``net`` the statistics of its Conv's output on ``x``, in place,
+    without changing what the network computes at inference.
+
+    With ``mu``, ``var`` the per-channel mean and variance of Conv output ``z`` on ``x``, the BatchNorm gets
+    ``moving_mean = mu``, ``moving_var = var``, ``gamma = sqrt(var + eps)``, ``beta = mu + b``. Inference gives
+    ``z + b`` as before, and folding gives back the same Conv weights; in training mode, where BatchNorm uses the
+    batch's own statistics, the network then starts from (about) the same function instead of from a
+    normalisation that undoes the folded scales.
+
+    Args:
+        net: a network from :func:`recover_run` (every BatchNorm ``gamma = 1``, ``mean = 0``, ``beta = b``).
+        x: float32 ``(N, H, W, C)`` pixels 0..255, e.g. a few thousand training images.
+    """
+    import keras
+
+    convs = [layer for layer in net.layers if isinstance(layer, keras.layers.Conv2D)]
+    probe = keras.Model(net.inputs, [layer.output for layer in convs])
+    s1 = [np.zeros(layer.filters) for layer in convs]
+    s2 = [np.zeros(layer.filters) for layer in convs]
+    count = [0] * len(convs)
+    for start in range(0, len(x), batch):
+        for j, z in enumerate(probe(x[start:start + batch], training=False)):
+            z = np.asarray(z, np.float64).reshape(-1, convs[j].filters)
+            s1[j] += z.sum(0)
+            s2[j] += (z * z).sum(0)
+            count[j] += len(z)
+    for j, conv in enumerate(convs):
+        bn = net.get_layer(conv.name.replace("_conv", "_bn"))
+        mu = s1[j] / count[j]
+        var = np.maximum(s2[j] / count[j] - mu * mu, 0.0)
+        bias = bn.get_weights()[1]
+        bn.set_weights([np.sqrt(var + bn.epsilon).astype(np.float32), (mu + bias).astype(np.float32),
+                        mu.astype(np.float32), var.astype(np.float32)])
+
+
+def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stats_images: int = 8192) -> Path:
     """Write a run folder ``out`` (``best.keras``, ``config.json``, ``train_summary.json``) that
     :func:`fer_toolkit.export.onnx_export.export_run` can export again.
 
@@ -55,7 +93,9 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> P
     Args:
         onnx_path: an export of one member without test-time views (its temperature, if any, is dropped:
             the recovered run is the bare network, to calibrate again on export).
-        data: the data it was trained on (folder tree or ``.npz``): its PublicTest split checks the recovery.
+        data: the data it was trained on (folder tree or ``.npz``): its PublicTest split checks the recovery,
+            and ``stats_images`` random images of its training split give the BatchNorm statistics
+            (:func:`set_batchnorm_statistics`), so the recovered network can also be trained further (``--init``).
 
     Returns:
         ``out / "best.keras"``.
@@ -105,6 +145,9 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4) -> P
     data_config, splits = load_data(Path(data), config.input_size, config.channels, train.val_fraction, train.seed)
     if list(data_config.labels) != list(config.labels):
         raise ValueError(f"the data's classes {data_config.labels} differ from the model's {config.labels}")
+    train_x = splits["train"].x  # may be sorted by class: take a seeded random sample
+    sample = np.random.default_rng(0).permutation(len(train_x))[:stats_images]
+    set_batchnorm_statistics(net, train_x[np.sort(sample)].astype(np.float32))
     val = splits["val"]
     ref = predictor.predict(val.x)
     got = apply_temperature(net.predict(val.x.astype(np.float32), batch_size=256, verbose=0), temperature)

@@ -168,3 +168,33 @@ def test_recover_refuses_a_tta_export(tmp_path, small_tree):
 
     with pytest.raises(ValueError, match="test-time views"):
         recover_run(default_model(accurate=True), tmp_path / "rec", small_tree)
+
+
+def test_a_recovered_network_trains_on_from_where_it_was(tiny_onnx, tiny_run, small_tree, tmp_path):
+    """``train --init``: a warm restart from a recovered export keeps its accuracy through a first epoch of
+    training (BatchNorm in training mode uses batch statistics, which undo the folded scales unless the
+    recovery set them); a network of other widths is refused."""
+    import keras
+
+    from fer_toolkit.export.recover import recover_run
+    from fer_toolkit.training.config import TrainConfig
+    from fer_toolkit.training.model import build_model
+    from fer_toolkit.training.train import init_weights, train
+
+    recover_run(tiny_onnx, tmp_path / "rec", small_tree)
+    before = json.loads((tiny_run / "train_summary.json").read_text())["best_val_accuracy"]
+    cfg = TrainConfig(data=str(small_tree), out=str(tmp_path / "warm"), epochs=1, batch_size=32, lr=1e-4,
+                      warmup_steps=10, widths=(16, 32, 64), head_units=64, block_dropout=0.0, head_dropout=0.2,
+                      augment=False, init=str(tmp_path / "rec" / "best.keras"))
+    train(cfg)
+    after = json.loads((tmp_path / "warm" / "train_summary.json").read_text())["best_val_accuracy"]
+    cfg.init, cfg.out = "", str(tmp_path / "cold")
+    train(cfg)
+    cold = json.loads((tmp_path / "cold" / "train_summary.json").read_text())["best_val_accuracy"]
+    assert after >= before - 0.02 and after > cold + 0.05, (before, after, cold)
+    other = build_model((48, 48, 1), 7, widths=(8, 16, 32), head_units=64)
+    with pytest.raises(ValueError, match="does not match"):
+        init_weights(other, tmp_path / "rec" / "best.keras")
+    with pytest.raises(FileNotFoundError):
+        init_weights(other, tmp_path / "missing.keras")
+    assert isinstance(other, keras.Model)

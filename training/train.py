@@ -116,6 +116,26 @@ def float32_copy(net: keras.Model, kwargs: dict) -> keras.Model:
     return copy
 
 
+def init_weights(net: keras.Model, path: str | Path) -> None:
+    """Copy the weights of the network saved at ``path`` into ``net`` (a warm restart, as in SGDR's restarts,
+    Loshchilov & Hutter 2017, but from a saved network and with a new schedule).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: the saved network's weights do not fit ``net``
+            (other widths or classes); the input size may differ, as the network ends in global pooling.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--init: no such file {path}")
+    saved = keras.models.load_model(path, compile=False)
+    if saved.name == "trainer":
+        saved = saved.get_layer("fer_cnn")
+    ours, theirs = net.get_weights(), saved.get_weights()
+    if len(ours) != len(theirs) or any(a.shape != b.shape for a, b in zip(ours, theirs)):
+        raise ValueError(f"--init: the network in {path} does not match this run's (widths, head units, classes)")
+    net.set_weights(theirs)
+
+
 def targets(split: Split, num_classes: int, soft: np.ndarray | None = None) -> np.ndarray:
     """float32 one-hot labels ``(N, K)``, or ``(N, 2K)`` with teacher probabilities appended."""
     onehot = np.eye(num_classes, dtype=np.float32)[split.y]
@@ -243,6 +263,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         for stale in ("history.csv", "state.json", "last.keras", "best.keras"):
             (out / stale).unlink(missing_ok=True)
         net = build_model(**kwargs)
+        if cfg.init:
+            init_weights(net, cfg.init)
+            log.info("weights from %s", cfg.init)
         trainer = build_trainer(net, cfg, data_cfg.input_shape)
         loss = DistillationLoss(k, cfg.kd_alpha if soft is not None else 1.0, cfg.kd_temperature, cfg.label_smoothing)
         trainer.compile(optimizer=_optimizer(cfg, steps), loss=loss,
