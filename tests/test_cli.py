@@ -55,6 +55,13 @@ def test_export_without_run(tmp_path):
                               "--int8-only"), "m.onnx not found")
 
 
+def test_warm_restart_arguments(tmp_path):
+    assert_one_line_error(run("-m", "fer_toolkit.export", "--run", str(tmp_path), "--recover-only"),
+                          "--recover-only needs --from-onnx")
+    assert_one_line_error(run("-m", "fer_toolkit.training", "train", "--init", str(tmp_path / "none.keras"),
+                              "--out", str(tmp_path / "r")), "--init: no such file")
+
+
 def test_corrupt_image_is_a_warning_naming_the_file(fer, tmp_path):
     root = write_tree(tmp_path / "data", fer, {"train": 300, "val": 70})
     bad = root / "train" / "happy" / "corrupt.png"

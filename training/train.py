@@ -229,9 +229,12 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 
     Raises:
         fer_toolkit.training.data.DataError: bad data folder or archive.
-        ValueError: bad option, or soft labels that do not match the training split.
+        ValueError: bad option, soft labels that do not match the training split, or an ``init`` network
+            that does not fit. FileNotFoundError: no ``init`` file.
     """
     out = Path(cfg.out)
+    if cfg.init and not Path(cfg.init).is_file():
+        raise FileNotFoundError(f"--init: no such file {cfg.init}")
     keras.utils.set_random_seed(cfg.seed)
     precision = resolve_precision(cfg.precision)
     log.info("precision %s (asked: %s)", precision, cfg.precision)
