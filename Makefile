@@ -11,7 +11,7 @@ MODEL  ?= models/fer2013_cnn.onnx
 ENSEMBLE ?= models/fer2013_ensemble.onnx
 EPOCHS ?=
 TRAIN_ARGS ?=
-# A warm restart of a shipped network (how the shipped v3 files were made; see README "Warm restarts").
+# A warm restart of a shipped network (README "Warm restarts").
 WARM_FROM ?= models/fer2013_cnn.onnx
 WARM_ARGS ?= --epochs 12 --lr 1e-3 --warmup-steps 300 --seed 1 --precision auto
 # The shipped recipe (issue 9): teachers, their ensemble with ten-crop TTA, soft labels, a distilled student.

@@ -110,6 +110,7 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     from fer_toolkit.training.calibration import apply_temperature
     from fer_toolkit.training.config import TrainConfig
     from fer_toolkit.training.data import load_data
+    from fer_toolkit.training.inference import view_crops
     from fer_toolkit.training.model import build_model
 
     onnx_path, out = Path(onnx_path), Path(out)
@@ -128,9 +129,16 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     fields = set(TrainConfig.__dataclass_fields__)
     train = TrainConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["train"].items()
                            if k in fields})
-    train.data, train.out, train.crop, train.widths = str(data), str(out), 0, widths
+    crop = int(meta.get("crop", 0) or 0)
+    (top, bottom), (left, right) = view_crops(config.input_size, crop, "none")[0][0]
+
+    def centre(x: np.ndarray) -> np.ndarray:  # what the export's crop layer does before the network
+        return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right].astype(np.float32)
+
+    train.data, train.out, train.crop, train.widths = str(data), str(out), crop, widths
     train.head_units = int(weights["head_dense"][0].shape[1])
-    kwargs = {"input_shape": config.input_shape, "num_classes": config.num_classes, "widths": widths,
+    net_shape = (crop, crop, config.channels) if crop else config.input_shape
+    kwargs = {"input_shape": net_shape, "num_classes": config.num_classes, "widths": widths,
               "block_dropout": train.block_dropout, "head_units": train.head_units, "head_dropout": train.head_dropout}
     keras.config.set_dtype_policy("float32")
     net = build_model(**kwargs)
@@ -147,10 +155,10 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
         raise ValueError(f"the data's classes {data_config.labels} differ from the model's {config.labels}")
     train_x = splits["train"].x  # may be sorted by class: take a seeded random sample
     sample = np.random.default_rng(0).permutation(len(train_x))[:stats_images]
-    set_batchnorm_statistics(net, train_x[np.sort(sample)].astype(np.float32))
+    set_batchnorm_statistics(net, centre(train_x[np.sort(sample)]))
     val = splits["val"]
     ref = predictor.predict(val.x)
-    got = apply_temperature(net.predict(val.x.astype(np.float32), batch_size=256, verbose=0), temperature)
+    got = apply_temperature(net.predict(centre(val.x), batch_size=256, verbose=0), temperature)
     agree, diff = float((ref.argmax(1) == got.argmax(1)).mean()), float(np.abs(ref - got).max())
     if agree < 1.0 or diff > atol:
         raise RuntimeError(f"recovery failed: top-1 agreement {agree:.4%}, max |dp| {diff:.1e} on {len(val)} images")

@@ -102,3 +102,22 @@ def test_folded_tta_ensemble_equals_mean_of_its_parts(recipe, fer):
     got = ens.predict(x)
     assert np.abs(got - expected).max() < 1e-4
     assert (got.argmax(1) == np.mean(parts, axis=0).argmax(1)).all()
+
+
+def test_make_warm_recovers_the_cropped_student_and_trains_it_further(recipe, small_npz):
+    """`make warm`: the exported student (trained on 44-px crops) comes back as a Keras run that reproduces the
+    file, and a new training run starts from it with the student's own widths and crop."""
+    out = recipe[0]
+    before = json.loads((out / "runs" / "student" / "train_summary.json").read_text())["best_val_accuracy"]
+    args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"WARM_FROM={out}/student.onnx", f"PY={os.sys.executable}",
+            "WARM_ARGS=--epochs 1 --batch-size 64 --lr 1e-4 --warmup-steps 5"]
+    proc = subprocess.run(["make", "warm", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rec = json.loads((out / "runs" / "recovered" / "config.json").read_text())
+    assert rec["recovered_from"]["val_top1_agreement"] == 1.0 and rec["recovered_from"]["val_max_abs_diff"] <= 1e-4
+    assert rec["train"]["crop"] == 44 and rec["network"]["input_shape"] == [44, 44, 1]
+    warm = json.loads((out / "runs" / "warm" / "config.json").read_text())
+    assert warm["train"]["init"].endswith("recovered/best.keras") and warm["train"]["crop"] == 44
+    assert warm["network"]["widths"] == [8, 8] and warm["network"]["head_units"] == 8
+    after = json.loads((out / "runs" / "warm" / "train_summary.json").read_text())["best_val_accuracy"]
+    assert after >= before - 0.03, (before, after)

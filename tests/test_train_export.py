@@ -191,7 +191,7 @@ def test_a_recovered_network_trains_on_from_where_it_was(tiny_onnx, tiny_run, sm
     cfg.init, cfg.out = "", str(tmp_path / "cold")
     train(cfg)
     cold = json.loads((tmp_path / "cold" / "train_summary.json").read_text())["best_val_accuracy"]
-    assert after >= before - 0.02 and after > cold + 0.05, (before, after, cold)
+    assert after >= before - 0.05 and after > cold + 0.15, (before, after, cold)  # 600 val images: +-2 points
     other = build_model((48, 48, 1), 7, widths=(8, 16, 32), head_units=64)
     with pytest.raises(ValueError, match="does not match"):
         init_weights(other, tmp_path / "rec" / "best.keras")

@@ -69,8 +69,8 @@ def parser() -> argparse.ArgumentParser:
                     help="auto: mixed_bfloat16 on a GPU or a CPU with native bf16 (AVX-512 BF16, AMX), else float32")
     tr.add_argument("--soft-labels", default=d.soft_labels, help="teacher probabilities (.npy, N_train x K) to distil")
     tr.add_argument("--init", default=d.init,
-                    help="start from this network's weights (.keras, same widths; e.g. one recovered with "
-                         "'fer-toolkit export --from-onnx'): a warm restart with a new schedule")
+                    help="start from this network (.keras, e.g. one recovered with 'fer-toolkit export "
+                         "--from-onnx'): its weights, widths, head units and crop; a warm restart, new schedule")
     tr.add_argument("--kd-alpha", type=float, default=d.kd_alpha, help="weight of the hard-label loss")
     tr.add_argument("--kd-temperature", type=float, default=d.kd_temperature)
     tr.add_argument("--widths", type=_widths, default=d.widths, help="conv widths per block, e.g. 32,64,128,256")

@@ -116,6 +116,33 @@ def float32_copy(net: keras.Model, kwargs: dict) -> keras.Model:
     return copy
 
 
+def _saved_network(path: str | Path) -> keras.Model:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--init: no such file {path}")
+    saved = keras.models.load_model(path, compile=False)
+    return saved.get_layer("fer_cnn") if saved.name == "trainer" else saved
+
+
+def adopt_architecture(cfg: TrainConfig, path: str | Path, input_size: tuple[int, int]) -> None:
+    """Set ``cfg.widths``, ``cfg.head_units`` and ``cfg.crop`` to those of the network saved at ``path``, so that
+    ``--init`` needs no architecture options (``crop`` is the saved network's input side where it is smaller than
+    ``input_size``).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: not a network built by ``build_model``.
+    """
+    saved = _saved_network(path)
+    convs = [layer for layer in saved.layers if isinstance(layer, keras.layers.Conv2D)]
+    try:
+        head = saved.get_layer("head_dense").units
+    except ValueError:
+        raise ValueError(f"--init: {path} is not a network built by fer-toolkit (no head_dense layer)") from None
+    side = int(saved.inputs[0].shape[1])
+    cfg.widths, cfg.head_units = tuple(int(c.filters) for c in convs[::2]), int(head)
+    cfg.crop = 0 if side == input_size[0] else side
+
+
 def init_weights(net: keras.Model, path: str | Path) -> None:
     """Copy the weights of the network saved at ``path`` into ``net`` (a warm restart, as in SGDR's restarts,
     Loshchilov & Hutter 2017, but from a saved network and with a new schedule).
@@ -124,12 +151,7 @@ def init_weights(net: keras.Model, path: str | Path) -> None:
         FileNotFoundError: no such file. ValueError: the saved network's weights do not fit ``net``
             (other widths or classes); the input size may differ, as the network ends in global pooling.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--init: no such file {path}")
-    saved = keras.models.load_model(path, compile=False)
-    if saved.name == "trainer":
-        saved = saved.get_layer("fer_cnn")
+    saved = _saved_network(path)
     ours, theirs = net.get_weights(), saved.get_weights()
     if len(ours) != len(theirs) or any(a.shape != b.shape for a, b in zip(ours, theirs)):
         raise ValueError(f"--init: the network in {path} does not match this run's (widths, head units, classes)")
@@ -244,6 +266,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     k = data_cfg.num_classes
     log.info("train %d, val %d images; classes %s", len(train_s), len(val_s), ", ".join(data_cfg.labels))
     soft = _soft_labels(cfg, len(train_s), k)
+    if cfg.init:  # also when resuming: the run's network is the init's
+        adopt_architecture(cfg, cfg.init, cfg.input_size)
+        log.info("architecture of %s: widths %s, head %d, crop %d", cfg.init, cfg.widths, cfg.head_units, cfg.crop)
     kwargs = network_kwargs(cfg, data_cfg.input_shape, k)
     steps = int(np.ceil(len(train_s) / cfg.batch_size))
 
