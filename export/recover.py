@@ -91,8 +91,8 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     ``onnx_path`` where present (the shipped model has them), with ``data`` as the run's data.
 
     Args:
-        onnx_path: an export of one member without test-time views (its temperature, if any, is dropped:
-            the recovered run is the bare network, to calibrate again on export).
+        onnx_path: an export of one member without test-time views, with or without a crop (its temperature,
+            if any, is dropped: the recovered run is the bare network, to calibrate again on export).
         data: the data it was trained on (folder tree or ``.npz``): its PublicTest split checks the recovery,
             and ``stats_images`` random images of its training split give the BatchNorm statistics
             (:func:`set_batchnorm_statistics`), so the recovered network can also be trained further (``--init``).
