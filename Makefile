@@ -82,7 +82,7 @@ train:  ## the shipped recipe: teachers (TEACHER_SEEDS), their ensemble ENSEMBLE
 export:  ## the student -> MODEL (+ INT8), calibrated, measured once on PrivateTest, model cards
 	$(PY) -m fer_toolkit.export --run $(STUDENT_RUN) --out $(MODEL) --model-version 2 $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
 
-$(RUNS)/recovered/best.keras:
+$(RUNS)/recovered/best.keras: $(WARM_FROM)
 	$(PY) -m fer_toolkit.export --from-onnx $(WARM_FROM) --run $(RUNS)/recovered --data $(DATA) --recover-only
 
 warm: $(RUNS)/recovered/best.keras  ## train the network of WARM_FROM further: a new cosine cycle (WARM_ARGS) into RUNS/warm (RESUME=1 continues)
