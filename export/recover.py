@@ -5,9 +5,8 @@ An export holds the network's weights with BatchNorm folded into each Conv (:mod
 metadata; each BatchNorm is given the statistics of its Conv's output on training images and the scale and
 shift that make it the identity plus the folded bias at inference (:func:`set_batchnorm_statistics`), so folding
 it again gives back the same Conv weights and training it further (``fer-toolkit train --init``) starts from
-the same network. The recovered network,
-with the file's temperature applied, must reproduce the file on real images (top-1 on every image, max |dp|
-<= 1e-4) or nothing is written.
+the same network. The recovered network, with the file's temperature applied, must reproduce the file on real
+images (top-1 on every image, max |dp| <= 1e-4) or nothing is written.
 """
 
 from __future__ import annotations

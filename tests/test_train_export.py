@@ -179,7 +179,7 @@ def test_a_recovered_network_trains_on_from_where_it_was(tiny_onnx, tiny_run, sm
     from fer_toolkit.export.recover import recover_run
     from fer_toolkit.training.config import TrainConfig
     from fer_toolkit.training.model import build_model
-    from fer_toolkit.training.train import init_weights, train
+    from fer_toolkit.training.train import init_weights, saved_network, train
 
     recover_run(tiny_onnx, tmp_path / "rec", small_tree)
     before = json.loads((tiny_run / "train_summary.json").read_text())["best_val_accuracy"]
@@ -194,7 +194,7 @@ def test_a_recovered_network_trains_on_from_where_it_was(tiny_onnx, tiny_run, sm
     assert after >= before - 0.05 and after > cold + 0.15, (before, after, cold)  # 600 val images: +-2 points
     other = build_model((48, 48, 1), 7, widths=(8, 16, 32), head_units=64)
     with pytest.raises(ValueError, match="does not match"):
-        init_weights(other, tmp_path / "rec" / "best.keras")
+        init_weights(other, saved_network(tmp_path / "rec" / "best.keras"))
     with pytest.raises(FileNotFoundError):
-        init_weights(other, tmp_path / "missing.keras")
+        saved_network(tmp_path / "missing.keras")
     assert isinstance(other, keras.Model)

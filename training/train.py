@@ -116,7 +116,12 @@ def float32_copy(net: keras.Model, kwargs: dict) -> keras.Model:
     return copy
 
 
-def _saved_network(path: str | Path) -> keras.Model:
+def saved_network(path: str | Path) -> keras.Model:
+    """The bare network saved at ``path`` (a ``best.keras``, or the trainer of a ``last.keras``).
+
+    Raises:
+        FileNotFoundError: no such file.
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"--init: no such file {path}")
@@ -124,37 +129,36 @@ def _saved_network(path: str | Path) -> keras.Model:
     return saved.get_layer("fer_cnn") if saved.name == "trainer" else saved
 
 
-def adopt_architecture(cfg: TrainConfig, path: str | Path, input_size: tuple[int, int]) -> None:
-    """Set ``cfg.widths``, ``cfg.head_units`` and ``cfg.crop`` to those of the network saved at ``path``, so that
+def adopt_architecture(cfg: TrainConfig, saved: keras.Model, input_size: tuple[int, int]) -> None:
+    """Set ``cfg.widths``, ``cfg.head_units`` and ``cfg.crop`` to those of the network ``saved``, so that
     ``--init`` needs no architecture options (``crop`` is the saved network's input side where it is smaller than
     ``input_size``).
 
     Raises:
-        FileNotFoundError: no such file. ValueError: not a network built by ``build_model``.
+        ValueError: not a network built by ``build_model``.
     """
-    saved = _saved_network(path)
     convs = [layer for layer in saved.layers if isinstance(layer, keras.layers.Conv2D)]
     try:
         head = saved.get_layer("head_dense").units
     except ValueError:
-        raise ValueError(f"--init: {path} is not a network built by fer-toolkit (no head_dense layer)") from None
+        raise ValueError(f"--init: {cfg.init} is not a network built by fer-toolkit (no head_dense layer)") from None
     side = int(saved.inputs[0].shape[1])
     cfg.widths, cfg.head_units = tuple(int(c.filters) for c in convs[::2]), int(head)
     cfg.crop = 0 if side == input_size[0] else side
 
 
-def init_weights(net: keras.Model, path: str | Path) -> None:
-    """Copy the weights of the network saved at ``path`` into ``net`` (a warm restart, as in SGDR's restarts,
+def init_weights(net: keras.Model, saved: keras.Model) -> None:
+    """Copy the weights of the network ``saved`` into ``net`` (a warm restart, as in SGDR's restarts,
     Loshchilov & Hutter 2017, but from a saved network and with a new schedule).
 
     Raises:
-        FileNotFoundError: no such file. ValueError: the saved network's weights do not fit ``net``
-            (other widths or classes); the input size may differ, as the network ends in global pooling.
+        ValueError: the saved network's weights do not fit ``net`` (other widths or classes); the input size may
+            differ, as the network ends in global pooling.
     """
-    saved = _saved_network(path)
     ours, theirs = net.get_weights(), saved.get_weights()
     if len(ours) != len(theirs) or any(a.shape != b.shape for a, b in zip(ours, theirs)):
-        raise ValueError(f"--init: the network in {path} does not match this run's (widths, head units, classes)")
+        raise ValueError(f"--init: the network {saved.name!r} does not match this run's (widths, head units, "
+                         "classes)")
     net.set_weights(theirs)
 
 
@@ -255,8 +259,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             that does not fit. FileNotFoundError: no ``init`` file.
     """
     out = Path(cfg.out)
-    if cfg.init and not Path(cfg.init).is_file():
-        raise FileNotFoundError(f"--init: no such file {cfg.init}")
+    init = saved_network(cfg.init) if cfg.init else None  # before the data loads: a bad path fails at once
     keras.utils.set_random_seed(cfg.seed)
     precision = resolve_precision(cfg.precision)
     log.info("precision %s (asked: %s)", precision, cfg.precision)
@@ -266,8 +269,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     k = data_cfg.num_classes
     log.info("train %d, val %d images; classes %s", len(train_s), len(val_s), ", ".join(data_cfg.labels))
     soft = _soft_labels(cfg, len(train_s), k)
-    if cfg.init:  # also when resuming: the run's network is the init's
-        adopt_architecture(cfg, cfg.init, cfg.input_size)
+    if init is not None:  # also when resuming: the run's network is the init's
+        adopt_architecture(cfg, init, cfg.input_size)
         log.info("architecture of %s: widths %s, head %d, crop %d", cfg.init, cfg.widths, cfg.head_units, cfg.crop)
     kwargs = network_kwargs(cfg, data_cfg.input_shape, k)
     steps = int(np.ceil(len(train_s) / cfg.batch_size))
@@ -291,8 +294,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         for stale in ("history.csv", "state.json", "last.keras", "best.keras"):
             (out / stale).unlink(missing_ok=True)
         net = build_model(**kwargs)
-        if cfg.init:
-            init_weights(net, cfg.init)
+        if init is not None:
+            init_weights(net, init)
             log.info("weights from %s", cfg.init)
         trainer = build_trainer(net, cfg, data_cfg.input_shape)
         loss = DistillationLoss(k, cfg.kd_alpha if soft is not None else 1.0, cfg.kd_temperature, cfg.label_smoothing)
