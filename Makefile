@@ -14,6 +14,8 @@ TRAIN_ARGS ?=
 # A warm restart of a shipped network (README "Warm restarts").
 WARM_FROM ?= models/fer2013_cnn.onnx
 WARM_ARGS ?= --epochs 12 --lr 1e-3 --warmup-steps 300 --seed 1 --precision auto
+# Stochastic weight averaging from a shipped network (README "Warm restarts"): constant-LR SGD, the mean of epochs.
+SWA_ARGS ?= --epochs 16 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 3 --precision auto
 # The shipped recipe (issue 9): teachers, their ensemble with ten-crop TTA, soft labels, a distilled student.
 TEACHER_SEEDS ?= 0
 TEACHER_ARGS ?= --crop 40 --epochs 100 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
@@ -40,7 +42,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-demo data train export warm train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
+.PHONY: help install install-demo data train export warm swa train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -87,6 +89,9 @@ $(RUNS)/recovered/best.keras: $(WARM_FROM)
 
 warm: $(RUNS)/recovered/best.keras  ## train the network of WARM_FROM further: a new cosine cycle (WARM_ARGS) into RUNS/warm (RESUME=1 continues)
 	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUNS)/warm --init $< $(WARM_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+
+swa: $(RUNS)/recovered/best.keras  ## SWA from the network of WARM_FROM: constant-LR SGD, best.keras is the best weight average (RESUME=1 continues)
+	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUNS)/swa --init $< $(SWA_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
 
 train-run:  ## one run on your own DATA (folder tree or .npz) into RUN, with TRAIN_ARGS (RESUME=1 continues)
 	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume) $(TRAIN_ARGS)

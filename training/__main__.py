@@ -56,7 +56,10 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--optimizer", choices=("adamw", "adam", "sgd"), default=d.optimizer)
     tr.add_argument("--lr", type=float, default=d.lr, help="peak learning rate")
     tr.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    tr.add_argument("--schedule", choices=("cosine", "plateau"), default=d.schedule)
+    tr.add_argument("--schedule", choices=("cosine", "plateau", "constant"), default=d.schedule)
+    tr.add_argument("--swa-start", type=int, default=d.swa_start,
+                    help="stochastic weight averaging from this epoch on (1-based; 0: off): best.keras is the "
+                         "best weight average on val; use with --schedule constant, e.g. from --init")
     tr.add_argument("--warmup-steps", type=int, default=d.warmup_steps)
     tr.add_argument("--class-weight", choices=("none", "balanced", "sqrt"), default=d.class_weight)
     tr.add_argument("--no-augment", dest="augment", action="store_false")

@@ -31,7 +31,8 @@ class TrainConfig:
     optimizer: str = "adamw"
     lr: float = 2e-3
     weight_decay: float = 1e-4
-    schedule: str = "cosine"  # cosine (with linear warm-up) | plateau (ReduceLROnPlateau)
+    schedule: str = "cosine"  # cosine (with linear warm-up) | plateau (ReduceLROnPlateau) | constant (for SWA)
+    swa_start: int = 0  # 0: off; else average the weights from this epoch on (SWA, see training.swa)
     warmup_steps: int = 500
     class_weight: str = "none"  # none | balanced | sqrt
     augment: bool = True

@@ -20,6 +20,7 @@ from fer_toolkit.training.data import Split, load_data
 from fer_toolkit.training.losses import DistillationLoss, label_accuracy
 from fer_toolkit.training.model import build_model
 from fer_toolkit.training.pipeline import class_weights
+from fer_toolkit.training.swa import WeightAverage
 
 log = logging.getLogger(__name__)
 
@@ -170,11 +171,13 @@ def targets(split: Split, num_classes: int, soft: np.ndarray | None = None) -> n
 
 class _Checkpoints(keras.callbacks.Callback):
     """Per epoch: ``last.keras`` (trainer + optimizer state) and ``state.json``; ``best.keras`` (the bare
-    network, float32) when val top-1 improves; one progress line with the epoch's time and the ETA."""
+    network, float32, or with SWA the weight average) when ``monitor`` (val top-1) improves; one progress line
+    with the epoch's time and the ETA."""
 
-    def __init__(self, out: Path, net: keras.Model, kwargs: dict, epochs: int, seconds: float, best: float | None):
+    def __init__(self, out: Path, net: keras.Model, kwargs: dict, epochs: int, seconds: float, best: float | None,
+                 swa: WeightAverage | None = None):
         super().__init__()
-        self.out, self.net, self.kwargs, self.epochs = out, net, kwargs, epochs
+        self.out, self.net, self.kwargs, self.epochs, self.swa = out, net, kwargs, epochs, swa
         self.seconds, self.best, self.t0, self.run_epochs, self.run_seconds = seconds, best, 0.0, 0, 0.0
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -185,20 +188,27 @@ class _Checkpoints(keras.callbacks.Callback):
         dt = time.time() - self.t0
         self.seconds += dt
         self.run_epochs, self.run_seconds = self.run_epochs + 1, self.run_seconds + dt
-        acc = float(logs.get("val_accuracy", 0.0))
-        if self.best is None or acc > self.best:
+        acc = float(logs.get(monitor_key(self.swa is not None), 0.0))
+        if not np.isnan(acc) and (self.best is None or acc > self.best):
             self.best = acc
-            float32_copy(self.net, self.kwargs).save(self.out / "best.tmp.keras")
+            best = self.swa.averaged if self.swa is not None else float32_copy(self.net, self.kwargs)
+            best.save(self.out / "best.tmp.keras")
             (self.out / "best.tmp.keras").replace(self.out / "best.keras")
         self.model.save(self.out / "last.tmp.keras")
         (self.out / "last.tmp.keras").replace(self.out / "last.keras")
         state = {"epochs_done": epoch + 1, "train_seconds": round(self.seconds, 1)}
         (self.out / "state.json").write_text(json.dumps(state))
         eta = (self.epochs - epoch - 1) * self.run_seconds / self.run_epochs
+        swa = f"  SWA val top-1 {acc:.4f}" if self.swa is not None else ""
         print(f"epoch {epoch + 1}/{self.epochs}  {dt:.1f} s  ETA {eta / 60:.1f} min  "
               f"loss {logs.get('loss', float('nan')):.4f}  top-1 {logs.get('accuracy', float('nan')):.4f}  "
-              f"val loss {logs.get('val_loss', float('nan')):.4f}  val top-1 {acc:.4f}  (best {self.best:.4f})",
-              flush=True)
+              f"val loss {logs.get('val_loss', float('nan')):.4f}  val top-1 {logs.get('val_accuracy', 0.0):.4f}"
+              f"{swa}  (best {self.best if self.best is not None else float('nan'):.4f})", flush=True)
+
+
+def monitor_key(swa: bool) -> str:
+    """The log that selects ``best.keras``: the SWA average's val top-1 with SWA, else the network's."""
+    return "swa_val_accuracy" if swa else "val_accuracy"
 
 
 def _history(out: Path) -> list[dict]:
@@ -216,10 +226,10 @@ def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optim
         lr = keras.optimizers.schedules.CosineDecay(
             cfg.lr / 10, decay_steps=max(total - warm, 1), warmup_target=cfg.lr, warmup_steps=warm
         )
-    elif cfg.schedule == "plateau":
+    elif cfg.schedule in ("plateau", "constant"):
         lr = cfg.lr
     else:
-        raise ValueError(f"schedule must be cosine or plateau, got {cfg.schedule!r}")
+        raise ValueError(f"schedule must be cosine, plateau or constant, got {cfg.schedule!r}")
     if cfg.optimizer == "adamw":
         return keras.optimizers.AdamW(lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "adam":
@@ -238,6 +248,25 @@ def _soft_labels(cfg: TrainConfig, n: int, k: int) -> np.ndarray | None:
     return soft
 
 
+def weight_average(cfg: TrainConfig, out: Path, net: keras.Model, kwargs: dict, train_s: Split,
+                   val_s: Split, stats_images: int = 4096) -> WeightAverage:
+    """The SWA callback of a run: BatchNorm statistics from ``stats_images`` seeded-random training images (the
+    split may be sorted by class), centre-cropped like the validation images where the run has a crop."""
+    pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(train_s))[:stats_images])
+
+    def network_input(x: np.ndarray) -> np.ndarray:
+        x = x.astype(np.float32)
+        return np.asarray(keras.layers.CenterCrop(cfg.crop, cfg.crop)(x)) if cfg.crop else x
+
+    def copy(weights: list[np.ndarray]) -> keras.Model:
+        averaged = float32_copy(net, kwargs)
+        averaged.set_weights(weights)
+        return averaged
+
+    return WeightAverage(out, net, copy, cfg.swa_start, network_input(train_s.x[pick]),
+                         (network_input(val_s.x), val_s.y))
+
+
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
     """Fit a network on ``cfg.data``; select the best epoch on val top-1 accuracy.
 
@@ -245,7 +274,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     JAX on a GPU). Writes to ``cfg.out``: ``config.json``, ``best.keras`` (the
     bare network, float32, no augmentation), ``last.keras`` (the trainer with
     its optimizer state), ``state.json``, ``history.csv`` (per-epoch
-    loss/accuracy/lr) and ``train_summary.json``. With ``resume``, continues
+    loss/accuracy/lr) and ``train_summary.json``. With ``cfg.swa_start``, ``best.keras`` is the best (on
+    val) of the weight averages (:mod:`fer_toolkit.training.swa`), kept in ``swa.npz``. With ``resume``, continues
     from ``last.keras`` at the next epoch with the optimizer state and LR
     schedule position restored (or starts a new run where there is none, so
     ``make train RESUME=1`` continues every stage of the recipe).
@@ -291,7 +321,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         log.info("resuming %s at epoch %d of %d", out, initial_epoch + 1, cfg.epochs)
     else:
         out.mkdir(parents=True, exist_ok=True)
-        for stale in ("history.csv", "state.json", "last.keras", "best.keras"):
+        for stale in ("history.csv", "state.json", "last.keras", "best.keras", "swa.npz", "swa.json"):
             (out / stale).unlink(missing_ok=True)
         net = build_model(**kwargs)
         if init is not None:
@@ -309,11 +339,14 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
                    indent=2)
     )
 
-    best_so_far = max((float(h["val_accuracy"]) for h in history), default=None)
+    key = monitor_key(cfg.swa_start > 0)
+    best_so_far = max((float(h[key]) for h in history if not np.isnan(float(h[key]))), default=None)
+    swa = weight_average(cfg, out, net, kwargs, train_s, val_s) if cfg.swa_start > 0 else None
     callbacks = [
+        *([swa] if swa is not None else []),  # first: it adds swa_val_accuracy to the epoch's logs
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=resume),
-        keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=cfg.patience),
-        _Checkpoints(out, net, kwargs, cfg.epochs, seconds, best_so_far),
+        keras.callbacks.EarlyStopping(monitor=key, mode="max", patience=cfg.patience),
+        _Checkpoints(out, net, kwargs, cfg.epochs, seconds, best_so_far, swa),
     ]
     if cfg.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-6))
@@ -326,10 +359,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         verbose=0, shuffle=True,
     )
     hist = _history(out)
-    best = max(range(len(hist)), key=lambda i: float(hist[i]["val_accuracy"]))
+    best = max(range(len(hist)), key=lambda i: np.nan_to_num(float(hist[i][key]), nan=-1.0))
     seconds = json.loads((out / "state.json").read_text())["train_seconds"]
     summary = {
-        "epochs_run": len(hist), "best_epoch": best + 1, "best_val_accuracy": float(hist[best]["val_accuracy"]),
+        "epochs_run": len(hist), "best_epoch": best + 1, "best_val_accuracy": float(hist[best][key]),
         "train_seconds": seconds, "seconds_per_epoch": round(seconds / max(len(hist), 1), 1),
         "parameters": int(net.count_params()),
     }
