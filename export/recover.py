@@ -62,21 +62,12 @@ def set_batchnorm_statistics(net, x: np.ndarray, batch: int = 256) -> None:
     """
     import keras
 
+    from fer_toolkit.training.swa import channel_moments
+
     convs = [layer for layer in net.layers if isinstance(layer, keras.layers.Conv2D)]
-    probe = keras.Model(net.inputs, [layer.output for layer in convs])
-    s1 = [np.zeros(layer.filters) for layer in convs]
-    s2 = [np.zeros(layer.filters) for layer in convs]
-    count = [0] * len(convs)
-    for start in range(0, len(x), batch):
-        for j, z in enumerate(probe(x[start:start + batch], training=False)):
-            z = np.asarray(z, np.float64).reshape(-1, convs[j].filters)
-            s1[j] += z.sum(0)
-            s2[j] += (z * z).sum(0)
-            count[j] += len(z)
-    for j, conv in enumerate(convs):
+    moments = channel_moments(keras.Model(net.inputs, [layer.output for layer in convs]), x, batch)
+    for conv, (mu, var) in zip(convs, moments):
         bn = net.get_layer(conv.name.replace("_conv", "_bn"))
-        mu = s1[j] / count[j]
-        var = np.maximum(s2[j] / count[j] - mu * mu, 0.0)
         bias = bn.get_weights()[1]
         bn.set_weights([np.sqrt(var + bn.epsilon).astype(np.float32), (mu + bias).astype(np.float32),
                         mu.astype(np.float32), var.astype(np.float32)])
