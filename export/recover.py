@@ -65,7 +65,7 @@ def set_batchnorm_statistics(net, x: np.ndarray, batch: int = 256) -> None:
     from fer_toolkit.training.swa import channel_moments
 
     convs = [layer for layer in net.layers if isinstance(layer, keras.layers.Conv2D)]
-    moments = channel_moments(keras.Model(net.inputs, [layer.output for layer in convs]), x, batch)
+    moments = channel_moments(keras.Model(net.input, [layer.output for layer in convs]), x, batch)
     for conv, (mu, var) in zip(convs, moments):
         bn = net.get_layer(conv.name.replace("_conv", "_bn"))
         bias = bn.get_weights()[1]

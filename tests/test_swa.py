@@ -31,12 +31,12 @@ def test_update_batchnorm_gives_each_layer_the_statistics_it_sees(fer):
     net = _net(0)
     update_batchnorm(net, x, batch=100)
     for bn in [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]:
-        z = np.asarray(keras.Model(net.inputs, bn.input)(x, training=False), np.float64).reshape(-1, bn.input.shape[-1])
+        z = np.asarray(keras.Model(net.input, bn.input)(x, training=False), np.float64).reshape(-1, bn.input.shape[-1])
         _, _, mean, var = bn.get_weights()
         np.testing.assert_allclose(mean, z.mean(0), rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(var, z.var(0), rtol=1e-3, atol=1e-5)
     # the statistics make the network's activations normalised: the first block's BN output has mean ~beta = 0
-    out = np.asarray(keras.Model(net.inputs, net.get_layer("block1_bn1").output)(x, training=False))
+    out = np.asarray(keras.Model(net.input, net.get_layer("block1_bn1").output)(x, training=False))
     assert np.abs(out.mean((0, 1, 2))).max() < 1e-3
 
 

@@ -57,7 +57,7 @@ def update_batchnorm(net: keras.Model, x: np.ndarray, batch: int = 256) -> None:
         x: float32 ``(N, H, W, C)`` network input, e.g. a few thousand random training images.
     """
     for bn in [layer for layer in net.layers if isinstance(layer, keras.layers.BatchNormalization)]:
-        [(mean, var)] = channel_moments(keras.Model(net.inputs, bn.input), x, batch)
+        [(mean, var)] = channel_moments(keras.Model(net.input, bn.input), x, batch)
         gamma, beta = bn.get_weights()[:2]
         bn.set_weights([gamma, beta, mean.astype(np.float32), var.astype(np.float32)])
 
