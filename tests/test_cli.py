@@ -60,6 +60,8 @@ def test_warm_restart_arguments(tmp_path):
                           "--recover-only needs --from-onnx")
     assert_one_line_error(run("-m", "fer_toolkit.training", "train", "--init", str(tmp_path / "none.keras"),
                               "--out", str(tmp_path / "r")), "--init: no such file")
+    assert_one_line_error(run("-m", "fer_toolkit.training", "train", "--swa-start", "9", "--epochs", "3",
+                              "--out", str(tmp_path / "r")), "--swa-start must be 0 (off) or an epoch 1..3")
 
 
 def test_corrupt_image_is_a_warning_naming_the_file(fer, tmp_path):

@@ -289,6 +289,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
             that does not fit. FileNotFoundError: no ``init`` file.
     """
     out = Path(cfg.out)
+    if not 0 <= cfg.swa_start <= cfg.epochs:
+        raise ValueError(f"--swa-start must be 0 (off) or an epoch 1..{cfg.epochs}, got {cfg.swa_start}")
     init = saved_network(cfg.init) if cfg.init else None  # before the data loads: a bad path fails at once
     keras.utils.set_random_seed(cfg.seed)
     precision = resolve_precision(cfg.precision)
