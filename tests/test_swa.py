@@ -40,6 +40,20 @@ def test_update_batchnorm_gives_each_layer_the_statistics_it_sees(fer):
     assert np.abs(out.mean((0, 1, 2))).max() < 1e-3
 
 
+def test_channel_moments_of_outputs_of_different_sizes(fer):
+    """Each output's moments count its own positions (a 48x48 and a 24x24 map in one probe)."""
+    from fer_toolkit.training.swa import channel_moments
+
+    x = _images(fer, 300)
+    net = _net(0)
+    outs = [net.get_layer("block1_conv1").output, net.get_layer("block2_conv1").output]
+    got = channel_moments(keras.Model(net.input, outs), x, batch=128)
+    for (mean, var), z in zip(got, keras.Model(net.input, outs)(x, training=False)):
+        z = np.asarray(z, np.float64).reshape(-1, z.shape[-1])
+        np.testing.assert_allclose(mean, z.mean(0), rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(var, z.var(0), rtol=1e-5, atol=1e-9)
+
+
 def test_weight_average_is_the_mean_of_the_epochs_and_resumes(fer, tmp_path):
     """The average holds the mean of the weights at the ends of the epochs from ``start`` on; a new callback on
     the same folder (``--resume``) continues it; an epoch already averaged is not counted twice; the averaged

@@ -28,21 +28,17 @@ def channel_moments(probe: keras.Model, x: np.ndarray, batch: int = 256) -> list
     Returns:
         One ``(mean, var)`` pair of float64 ``(C_j,)`` arrays per output, in the order of ``probe.outputs``.
     """
-    s1: list[np.ndarray] = []
-    s2: list[np.ndarray] = []
-    count = 0
+    sums: list[list] = []  # per output: [count, sum, sum of squares]
     for start in range(0, len(x), batch):
         outs = probe(x[start:start + batch], training=False)
-        outs = outs if isinstance(outs, (list, tuple)) else [outs]
-        for j, z in enumerate(outs):
-            z = np.asarray(z, np.float64).reshape(-1, z.shape[-1])
-            if len(s1) <= j:
-                s1.append(np.zeros(z.shape[1]))
-                s2.append(np.zeros(z.shape[1]))
-            s1[j] += z.sum(0)
-            s2[j] += (z * z).sum(0)
-        count += int(np.prod(np.asarray(outs[0]).shape[:-1]))
-    return [(a / count, np.maximum(b / count - (a / count) ** 2, 0.0)) for a, b in zip(s1, s2)]
+        for j, z in enumerate(outs if isinstance(outs, (list, tuple)) else [outs]):
+            z = np.asarray(z, np.float64).reshape(-1, z.shape[-1])  # outputs may differ in spatial size
+            if len(sums) <= j:
+                sums.append([0, np.zeros(z.shape[1]), np.zeros(z.shape[1])])
+            sums[j][0] += len(z)
+            sums[j][1] += z.sum(0)
+            sums[j][2] += (z * z).sum(0)
+    return [(s / n, np.maximum(q / n - (s / n) ** 2, 0.0)) for n, s, q in sums]
 
 
 def update_batchnorm(net: keras.Model, x: np.ndarray, batch: int = 256) -> None:
