@@ -15,7 +15,7 @@ TRAIN_ARGS ?=
 WARM_FROM ?= models/fer2013_cnn.onnx
 WARM_ARGS ?= --epochs 12 --lr 1e-3 --warmup-steps 300 --seed 1 --precision auto
 # Stochastic weight averaging from a shipped network (README "Warm restarts"): constant-LR SGD, the mean of epochs.
-SWA_ARGS ?= --epochs 16 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 3 --precision auto
+SWA_ARGS ?= --epochs 8 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 3 --precision auto
 # The shipped recipe (issue 9): teachers, their ensemble with ten-crop TTA, soft labels, a distilled student.
 TEACHER_SEEDS ?= 0
 TEACHER_ARGS ?= --crop 40 --epochs 100 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
