@@ -25,11 +25,12 @@ def shipped_files() -> list[tuple[str, Path, dict]]:
     rows = []
     for role, stem in NAMES.items():
         report = json.loads((HERE / f"{stem}.export.json").read_text())
-        t, q = report["test"], report["int8"]
+        t, q, n = report["test"], report["int8"], len(report["members"])
         rows.append((role, HERE / f"{stem}.onnx", {"top1": t["top1_accuracy"], "f1": t["macro_f1"], "ece": t["ece"],
-                                                   "tta": report["tta"], "weights": "fp32"}))
+                                                   "tta": report["tta"], "weights": "fp32", "networks": n}))
         rows.append((role, HERE / f"{stem}.int8.onnx", {"top1": q["top1_accuracy"], "f1": q["macro_f1"],
-                                                        "ece": q["ece"], "tta": report["tta"], "weights": "INT8"}))
+                                                        "ece": q["ece"], "tta": report["tta"], "weights": "INT8",
+                                                        "networks": n}))
     return rows
 
 
@@ -47,12 +48,12 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
             p.predict(batch)
             best[i] = min(best[i], time.perf_counter() - t0)
     lat = [p50_p95(timeit(lambda p=p: p.predict(x[:1]), calls))[0] for p in preds]
-    out = ["| file | role | weights | test-time views | PrivateTest top-1 | macro-F1 | ECE (15 bins) "
+    out = ["| file | role | weights | networks | test-time views | PrivateTest top-1 | macro-F1 | ECE (15 bins) "
            "| images/s, batch 256 | batch-1 latency p50 | size |",
-           "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for (role, path, m), b, ms in zip(files, best, lat):
         views = "flip (2)" if m["tta"] == "flip" else "1"
-        out.append(f"| `{path.name}` | {role} | {m['weights']} | {views} | {m['top1']:.2%} | {m['f1']:.3f} | "
+        out.append(f"| `{path.name}` | {role} | {m['weights']} | {m['networks']} | {views} | {m['top1']:.2%} | {m['f1']:.3f} | "
                    f"{m['ece']:.3f} | {len(batch) / b:,.0f} | {ms:.2f} ms | {path.stat().st_size / 1024:,.0f} KiB |")
     return out
 
