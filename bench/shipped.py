@@ -53,7 +53,8 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
            "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for (role, path, m), b, ms in zip(files, best, lat):
         views = "flip (2)" if m["tta"] == "flip" else "1"
-        out.append(f"| `{path.name}` | {role} | {m['weights']} | {m['networks']} | {views} | {m['top1']:.2%} | {m['f1']:.3f} | "
+        out.append(f"| `{path.name}` | {role} | {m['weights']} | {m['networks']} | {views} | {m['top1']:.2%} | "
+                   f"{m['f1']:.3f} | "
                    f"{m['ece']:.3f} | {len(batch) / b:,.0f} | {ms:.2f} ms | {path.stat().st_size / 1024:,.0f} KiB |")
     return out
 

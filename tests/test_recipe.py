@@ -104,15 +104,22 @@ def test_folded_tta_ensemble_equals_mean_of_its_parts(recipe, fer):
     assert (got.argmax(1) == np.mean(parts, axis=0).argmax(1)).all()
 
 
+def _from_the_student(target: str, out, small_npz, run_args: str):
+    """Run ``make TARGET`` with ``WARM_FROM`` the recipe's exported student; returns ``(out, the student's best val
+    top-1)``."""
+    before = json.loads((out / "runs" / "student" / "train_summary.json").read_text())["best_val_accuracy"]
+    args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"WARM_FROM={out}/student.onnx", f"PY={os.sys.executable}",
+            run_args]
+    proc = subprocess.run(["make", target, *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out, before
+
+
 def test_make_warm_recovers_the_cropped_student_and_trains_it_further(recipe, small_npz):
     """`make warm`: the exported student (trained on 44-px crops) comes back as a Keras run that reproduces the
     file, and a new training run starts from it with the student's own widths and crop."""
-    out = recipe[0]
-    before = json.loads((out / "runs" / "student" / "train_summary.json").read_text())["best_val_accuracy"]
-    args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"WARM_FROM={out}/student.onnx", f"PY={os.sys.executable}",
-            "WARM_ARGS=--epochs 1 --batch-size 64 --lr 1e-4 --warmup-steps 5"]
-    proc = subprocess.run(["make", "warm", *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out, before = _from_the_student("warm", recipe[0], small_npz,
+                                    "WARM_ARGS=--epochs 1 --batch-size 64 --lr 1e-4 --warmup-steps 5")
     rec = json.loads((out / "runs" / "recovered" / "config.json").read_text())
     assert rec["recovered_from"]["val_top1_agreement"] == 1.0 and rec["recovered_from"]["val_max_abs_diff"] <= 1e-4
     assert rec["train"]["crop"] == 44 and rec["network"]["input_shape"] == [44, 44, 1]
@@ -121,3 +128,22 @@ def test_make_warm_recovers_the_cropped_student_and_trains_it_further(recipe, sm
     assert warm["network"]["widths"] == [8, 8] and warm["network"]["head_units"] == 8
     after = json.loads((out / "runs" / "warm" / "train_summary.json").read_text())["best_val_accuracy"]
     assert after >= before - 0.03, (before, after)
+
+
+def test_make_swa_averages_the_cropped_student(recipe, small_npz):
+    """`make swa`: the recovered student trains on with a constant LR, and ``best.keras`` is the best of the
+    weight averages (with its crop: the BatchNorm statistics and validation go through the centre crop)."""
+    import csv
+
+    out, before = _from_the_student("swa", recipe[0], small_npz, "SWA_ARGS=--epochs 3 --batch-size 64 --optimizer sgd "
+                                    "--schedule constant --lr 1e-3 --swa-start 2")
+    run = out / "runs" / "swa"
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["train"]["crop"] == 44 and cfg["train"]["swa_start"] == 2
+    assert cfg["network"]["input_shape"] == [44, 44, 1]
+    assert json.loads((run / "swa.json").read_text())["count"] == 2
+    with (run / "history.csv").open() as f:
+        scores = [float(row["swa_val_accuracy"]) for row in csv.DictReader(f)]
+    summary = json.loads((run / "train_summary.json").read_text())
+    assert np.isnan(scores[0]) and summary["best_val_accuracy"] == max(scores[1:]) and summary["best_epoch"] > 1
+    assert summary["best_val_accuracy"] >= before - 0.03, (before, summary["best_val_accuracy"])
