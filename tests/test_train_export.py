@@ -179,7 +179,8 @@ def test_a_recovered_network_trains_on_from_where_it_was(tiny_onnx, tiny_run, sm
     from fer_toolkit.export.recover import recover_run
     from fer_toolkit.training.config import TrainConfig
     from fer_toolkit.training.model import build_model
-    from fer_toolkit.training.train import init_weights, saved_network, train
+    from fer_toolkit.training.train import train
+    from fer_toolkit.training.warm_start import init_weights, saved_network
 
     recover_run(tiny_onnx, tmp_path / "rec", small_tree)
     before = json.loads((tiny_run / "train_summary.json").read_text())["best_val_accuracy"]

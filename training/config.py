@@ -45,9 +45,9 @@ class TrainConfig:
     block_dropout: float = 0.1
     head_units: int = 256
     head_dropout: float = 0.4
-    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (see training.train.resolve_precision)
+    precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (training.hardware.resolve_precision)
     soft_labels: str = ""  # teacher probabilities for distillation, .npy (N_train, K)
-    init: str = ""  # .keras network whose weights start the run (warm restart; see training.train.init_weights)
+    init: str = ""  # .keras network whose weights start the run (warm restart; see training.warm_start.init_weights)
     kd_alpha: float = 0.5
     kd_temperature: float = 4.0
     patience: int = 30

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import os
-import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -17,68 +15,14 @@ import numpy as np
 from fer_toolkit.training.augment import build_augmenter
 from fer_toolkit.training.config import TrainConfig
 from fer_toolkit.training.data import Split, load_data
+from fer_toolkit.training.hardware import hardware, resolve_precision
 from fer_toolkit.training.losses import DistillationLoss, label_accuracy
 from fer_toolkit.training.model import build_model
 from fer_toolkit.training.pipeline import class_weights
 from fer_toolkit.training.swa import WeightAverage
+from fer_toolkit.training.warm_start import adopt_architecture, init_weights, saved_network
 
 log = logging.getLogger(__name__)
-
-
-def accelerator() -> str | None:
-    """Name of the GPU the Keras backend trains on, or None on CPU."""
-    backend = keras.backend.backend()
-    if backend == "torch":
-        import torch
-
-        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    if backend == "jax":
-        import jax
-
-        dev = jax.devices()[0]
-        return dev.device_kind if dev.platform == "gpu" else None
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    return gpus[0].name if gpus else None
-
-
-def hardware() -> str:
-    """What trains: e.g. ``"AMD EPYC ... (2 cores, no GPU used)"`` or the GPU's name."""
-    gpu = accelerator()
-    if gpu:
-        return gpu
-    name = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{name} ({os.cpu_count()} cores, no GPU used)"
-
-
-def native_bf16() -> bool:
-    """True where this CPU computes bf16 natively (``avx512_bf16`` or ``amx_bf16`` in ``/proc/cpuinfo``)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str) -> str:
-    """The Keras dtype policy for ``precision``; ``auto`` is ``mixed_bfloat16`` on a GPU or a CPU with native
-    bf16, else ``float32``.
-
-    Measured with the 1.24M network at 40 px, batch 64: on a 2-core EPYC with AVX-512 BF16, bf16 was 1.37x
-    faster than fp32 (``../shared/notes/measured.md``); on a 2-core EPYC with AVX2 only, bf16 is emulated and
-    was 6.4x slower (4,372 vs 684 ms per step).
-    """
-    if precision != "auto":
-        return precision
-    return "mixed_bfloat16" if accelerator() or native_bf16() else "float32"
 
 
 def network_kwargs(cfg: TrainConfig, input_shape: tuple[int, int, int], num_classes: int) -> dict:
@@ -115,52 +59,6 @@ def float32_copy(net: keras.Model, kwargs: dict) -> keras.Model:
         keras.config.set_dtype_policy(policy)
     copy.set_weights(net.get_weights())
     return copy
-
-
-def saved_network(path: str | Path) -> keras.Model:
-    """The bare network saved at ``path`` (a ``best.keras``, or the trainer of a ``last.keras``).
-
-    Raises:
-        FileNotFoundError: no such file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--init: no such file {path}")
-    saved = keras.models.load_model(path, compile=False)
-    return saved.get_layer("fer_cnn") if saved.name == "trainer" else saved
-
-
-def adopt_architecture(cfg: TrainConfig, saved: keras.Model, input_size: tuple[int, int]) -> None:
-    """Set ``cfg.widths``, ``cfg.head_units`` and ``cfg.crop`` to those of the network ``saved``, so that
-    ``--init`` needs no architecture options (``crop`` is the saved network's input side where it is smaller than
-    ``input_size``).
-
-    Raises:
-        ValueError: not a network built by ``build_model``.
-    """
-    convs = [layer for layer in saved.layers if isinstance(layer, keras.layers.Conv2D)]
-    try:
-        head = saved.get_layer("head_dense").units
-    except ValueError:
-        raise ValueError(f"--init: {cfg.init} is not a network built by fer-toolkit (no head_dense layer)") from None
-    side = int(saved.inputs[0].shape[1])
-    cfg.widths, cfg.head_units = tuple(int(c.filters) for c in convs[::2]), int(head)
-    cfg.crop = 0 if side == input_size[0] else side
-
-
-def init_weights(net: keras.Model, saved: keras.Model) -> None:
-    """Copy the weights of the network ``saved`` into ``net`` (a warm restart, as in SGDR's restarts,
-    Loshchilov & Hutter 2017, but from a saved network and with a new schedule).
-
-    Raises:
-        ValueError: the saved network's weights do not fit ``net`` (other widths or classes); the input size may
-            differ, as the network ends in global pooling.
-    """
-    ours, theirs = net.get_weights(), saved.get_weights()
-    if len(ours) != len(theirs) or any(a.shape != b.shape for a, b in zip(ours, theirs)):
-        raise ValueError(f"--init: the network {saved.name!r} does not match this run's (widths, head units, "
-                         "classes)")
-    net.set_weights(theirs)
 
 
 def targets(split: Split, num_classes: int, soft: np.ndarray | None = None) -> np.ndarray:
