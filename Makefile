@@ -14,7 +14,7 @@ TRAIN_ARGS ?=
 # A warm restart of a shipped network (README "Warm restarts").
 WARM_FROM ?= models/fer2013_cnn.onnx
 WARM_ARGS ?= --epochs 12 --lr 1e-3 --warmup-steps 300 --seed 1 --precision auto
-# Stochastic weight averaging from a shipped network (README "Warm restarts"): constant-LR SGD, the mean of epochs.
+# Stochastic weight averaging from a shipped network (README "Stochastic weight averaging").
 SWA_ARGS ?= --epochs 8 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 3 --precision auto
 # The shipped recipe (issue 9): teachers, their ensemble with ten-crop TTA, soft labels, a distilled student.
 TEACHER_SEEDS ?= 0

@@ -44,13 +44,13 @@ def _recipe(report: dict) -> str:
     lines = []
     for run in map(Path, report["members"]):
         t = json.loads((run / "config.json").read_text())["train"]
-        kd = (f"; knowledge distillation (alpha {t['kd_alpha']}, T {t['kd_temperature']}) from `{t['soft_labels']}`"
+        extra = (f"; knowledge distillation (alpha {t['kd_alpha']}, T {t['kd_temperature']}) from `{t['soft_labels']}`"
               if t.get("soft_labels") else "")
         warm = f", {t['warmup_steps']} warm-up steps" if t["schedule"] == "cosine" else ""
         if t.get("init"):
-            kd += f"; started from the network `{t['init']}` (`fer-toolkit train --init`)"
+            extra += f"; started from the network `{t['init']}` (`fer-toolkit train --init`)"
         if t.get("swa_start"):
-            kd += (f"; stochastic weight averaging of the ends of epochs {t['swa_start']}-{t['epochs']}, BatchNorm "
+            extra += (f"; stochastic weight averaging of the ends of epochs {t['swa_start']}-{t['epochs']}, BatchNorm "
                    "statistics recomputed (Izmailov et al. 2018), the best average on PublicTest kept")
         lines.append(
             f"- `{run.name}`: {t['epochs']} epochs of {t['optimizer']} (peak LR {t['lr']}, weight decay "
@@ -59,7 +59,7 @@ def _recipe(report: dict) -> str:
                 f"flip, rotation {t.get('rotation', 0.05)} turn, shift {t.get('shift', 0.1)}, zoom {t.get('zoom', 0.1)}, "
                 f"random erasing p {t.get('erasing', 0.0)}, random {t.get('crop') or 'full'}-px crops"
                 if t["augment"] else "none") + f"; dropout {t['block_dropout']}/{t['head_dropout']}; "
-            f"class weights `{t['class_weight']}`; label smoothing {t.get('label_smoothing', 0.0)}; seed {t['seed']}{kd}")
+            f"class weights `{t['class_weight']}`; label smoothing {t.get('label_smoothing', 0.0)}; seed {t['seed']}{extra}")
     return "\n".join(lines)
 
 

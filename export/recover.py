@@ -100,7 +100,7 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     from fer_toolkit.training.calibration import apply_temperature
     from fer_toolkit.training.config import TrainConfig
     from fer_toolkit.training.data import load_data
-    from fer_toolkit.training.inference import view_crops
+    from fer_toolkit.training.inference import centre_crop
     from fer_toolkit.training.model import build_model
 
     onnx_path, out = Path(onnx_path), Path(out)
@@ -120,11 +120,6 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     train = TrainConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["train"].items()
                            if k in fields})
     crop = int(meta.get("crop", 0) or 0)
-    (top, bottom), (left, right) = view_crops(config.input_size, crop, "none")[0][0]
-
-    def centre(x: np.ndarray) -> np.ndarray:  # what the export's crop layer does before the network
-        return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right].astype(np.float32)
-
     train.data, train.out, train.crop, train.widths = str(data), str(out), crop, widths
     train.head_units = int(weights["head_dense"][0].shape[1])
     net_shape = (crop, crop, config.channels) if crop else config.input_shape
@@ -145,10 +140,10 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
         raise ValueError(f"the data's classes {data_config.labels} differ from the model's {config.labels}")
     train_x = splits["train"].x  # may be sorted by class: take a seeded random sample
     sample = np.random.default_rng(0).permutation(len(train_x))[:stats_images]
-    set_batchnorm_statistics(net, centre(train_x[np.sort(sample)]))
+    set_batchnorm_statistics(net, centre_crop(train_x[np.sort(sample)], crop))
     val = splits["val"]
     ref = predictor.predict(val.x)
-    got = apply_temperature(net.predict(centre(val.x), batch_size=256, verbose=0), temperature)
+    got = apply_temperature(net.predict(centre_crop(val.x, crop), batch_size=256, verbose=0), temperature)
     agree, diff = float((ref.argmax(1) == got.argmax(1)).mean()), float(np.abs(ref - got).max())
     if agree < 1.0 or diff > atol:
         raise RuntimeError(f"recovery failed: top-1 agreement {agree:.4%}, max |dp| {diff:.1e} on {len(val)} images")

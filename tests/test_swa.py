@@ -10,9 +10,12 @@ import pytest
 keras = pytest.importorskip("keras")
 
 
+def _pick(fer, n: int, seed: int = 0) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).permutation(len(fer["y_train"]))[:n])  # the split is sorted by class
+
+
 def _images(fer, n: int, seed: int = 0) -> np.ndarray:
-    pick = np.sort(np.random.default_rng(seed).permutation(len(fer["y_train"]))[:n])
-    return fer["x_train"][pick].astype(np.float32)[..., None]
+    return fer["x_train"][_pick(fer, n, seed)].astype(np.float32)[..., None]
 
 
 def _net(seed: int):
@@ -62,7 +65,7 @@ def test_weight_average_is_the_mean_of_the_epochs_and_resumes(fer, tmp_path):
 
     net = _net(0)
     snapshots = [_net(s).get_weights() for s in (1, 2, 3, 4)]
-    x, y = _images(fer, 256), np.random.default_rng(0).integers(0, 7, 100)
+    x, y = _images(fer, 256), fer["y_train"][_pick(fer, 100, seed=1)]
     val = (_images(fer, 100, seed=1), y)
 
     def copy(weights):

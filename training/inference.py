@@ -83,6 +83,13 @@ def view_crops(size: tuple[int, int], crop: int, tta: str) -> list[tuple[tuple[i
     return [(box, flip) for box in boxes for flip in flips]
 
 
+def centre_crop(x, crop: int):
+    """The centre ``crop x crop`` view of NHWC images ``x`` (numpy, float32), as the exported graph and the
+    trainer crop them at evaluation (:func:`view_crops`); ``crop`` 0 returns ``x`` as float32."""
+    (top, bottom), (left, right) = view_crops(x.shape[1:3], crop, "none")[0][0]
+    return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right].astype("float32")
+
+
 def build_inference_model(nets: Sequence[keras.Model], input_shape: tuple[int, int, int], crop: int = 0,
                           tta: str = "none", temperature: float = 1.0, name: str = "fer_inference") -> keras.Model:
     """Average ``nets`` over the test-time views of the input, then apply temperature scaling.

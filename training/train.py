@@ -16,6 +16,7 @@ from fer_toolkit.training.augment import build_augmenter
 from fer_toolkit.training.config import TrainConfig
 from fer_toolkit.training.data import Split, load_data
 from fer_toolkit.training.hardware import hardware, resolve_precision
+from fer_toolkit.training.inference import centre_crop
 from fer_toolkit.training.losses import DistillationLoss, label_accuracy
 from fer_toolkit.training.model import build_model
 from fer_toolkit.training.pipeline import class_weights
@@ -151,18 +152,13 @@ def weight_average(cfg: TrainConfig, out: Path, net: keras.Model, kwargs: dict, 
     """The SWA callback of a run: BatchNorm statistics from ``stats_images`` seeded-random training images (the
     split may be sorted by class), centre-cropped like the validation images where the run has a crop."""
     pick = np.sort(np.random.default_rng(cfg.seed).permutation(len(train_s))[:stats_images])
-
-    def network_input(x: np.ndarray) -> np.ndarray:
-        x = x.astype(np.float32)
-        return np.asarray(keras.layers.CenterCrop(cfg.crop, cfg.crop)(x)) if cfg.crop else x
-
     def copy(weights: list[np.ndarray]) -> keras.Model:
         averaged = float32_copy(net, kwargs)
         averaged.set_weights(weights)
         return averaged
 
-    return WeightAverage(out, net, copy, cfg.swa_start, network_input(train_s.x[pick]),
-                         (network_input(val_s.x), val_s.y))
+    return WeightAverage(out, net, copy, cfg.swa_start, centre_crop(train_s.x[pick], cfg.crop),
+                         (centre_crop(val_s.x, cfg.crop), val_s.y))
 
 
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
