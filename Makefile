@@ -1,4 +1,4 @@
-# fer-toolkit: `make train export` trains on FER2013 and ships models/fer2013_cnn.onnx
+# fer-toolkit: `make train export` trains on FER2013 and ships models/fer2013_cnn.onnx and models/fer2013_cnn_flip.onnx
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,24 +8,25 @@ TREE   ?= data/fer2013
 RUNS   ?= runs
 RUN    ?= runs/mine
 MODEL  ?= models/fer2013_cnn.onnx
-ENSEMBLE ?= models/fer2013_ensemble.onnx
+ACCURATE ?= models/fer2013_cnn_flip.onnx
+MODEL_VERSION ?= 4
 EPOCHS ?=
 TRAIN_ARGS ?=
 # A warm restart of a shipped network (README "Warm restarts").
 WARM_FROM ?= models/fer2013_cnn.onnx
 WARM_ARGS ?= --epochs 12 --lr 1e-3 --warmup-steps 300 --seed 1 --precision auto
-# Stochastic weight averaging from a shipped network (README "Stochastic weight averaging").
+# Stochastic weight averaging from a network (README "Stochastic weight averaging"): `make swa` and the recipe.
 SWA_ARGS ?= --epochs 8 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 3 --precision auto
-# The shipped recipe (issue 9): teachers, their ensemble with ten-crop TTA, soft labels, a distilled student.
-TEACHER_SEEDS ?= 0
-TEACHER_ARGS ?= --crop 40 --epochs 100 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
-	--warmup-steps 500 --rotation 0.03 --shift 0.1 --zoom 0.15 --erasing 0.5 --widths 64,128,256,512 \
-	--head-units 512 --block-dropout 0.1 --head-dropout 0.5 --precision auto --patience 1000
-TEACHER_TTA ?= tencrop
-STUDENT_ARGS ?= --crop 40 --epochs 60 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 \
-	--warmup-steps 500 --rotation 0.03 --shift 0.1 --zoom 0.15 --erasing 0.5 --widths 32,64,128,256 \
-	--head-units 256 --block-dropout 0.1 --head-dropout 0.4 --precision auto --patience 1000 \
-	--kd-alpha 0.5 --kd-temperature 4
+# The shipped recipe (issue 9, README "On FER2013: the recipe"): a base network, SWA from it, the teacher (TEACHER_RUNS
+# averaged over flip), its soft labels, a student distilled with SWA from the SWA network; the accurate file averages
+# ACCURATE_RUNS over ACCURATE_TTA.
+BASE_ARGS ?= --epochs 60 --batch-size 64 --optimizer adamw --lr 2e-3 --weight-decay 1e-4 --warmup-steps 500 \
+	--seed 0 --precision auto
+STUDENT_ARGS ?= --epochs 7 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 5 --precision auto \
+	--kd-alpha 0.5 --kd-temperature 2
+TEACHER_RUNS ?= base_swa base
+ACCURATE_RUNS ?= student base_swa base
+ACCURATE_TTA ?= flip
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
 SHARE  ?=
@@ -38,6 +39,7 @@ SOAK_N ?= 1000000
 FLOWER_HOST ?= 127.0.0.1
 FLOWER_PORT ?= 5555
 export TF_CPP_MIN_LOG_LEVEL ?= 2
+CARD_NOTE_ARG = $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
 # demo and space: --model only when MODEL is given on the command line (else the package's default)
 MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
@@ -63,44 +65,49 @@ $(TREE)/train:
 data:  ## optional: FER2013 as image folders in TREE=data/fer2013/{train,val,test}/<class>/*.png (training reads NPZ directly)
 	@$(MAKE) --no-print-directory $(TREE)/train
 
-TEACHER_RUNS := $(foreach s,$(TEACHER_SEEDS),$(RUNS)/teacher$(s))
-STUDENT_RUN  := $(RUNS)/student
+EPOCHS_ARG = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+TRAIN = $(PY) -m fer_toolkit.training train --data $(DATA)
 
-$(RUNS)/teacher%/train_summary.json:
-	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUNS)/teacher$* --seed $* $(TEACHER_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+$(RUNS)/base/train_summary.json:
+	$(TRAIN) --out $(RUNS)/base $(BASE_ARGS) $(EPOCHS_ARG)
 
-$(ENSEMBLE): $(TEACHER_RUNS:%=%/train_summary.json)
-	$(PY) -m fer_toolkit.export $(TEACHER_RUNS:%=--run %) --tta $(TEACHER_TTA) --out $@ --model-version 2
+$(RUNS)/base_swa/train_summary.json: $(RUNS)/base/train_summary.json
+	$(TRAIN) --out $(RUNS)/base_swa --init $(RUNS)/base/best.keras $(SWA_ARGS) $(EPOCHS_ARG)
 
-$(RUNS)/soft_labels.npy: $(ENSEMBLE)
+$(RUNS)/teacher.onnx: $(TEACHER_RUNS:%=$(RUNS)/%/train_summary.json)
+	$(PY) -m fer_toolkit.export $(TEACHER_RUNS:%=--run $(RUNS)/%) --tta flip --out $@ --no-test --no-int8 --no-card
+
+$(RUNS)/soft_labels.npy: $(RUNS)/teacher.onnx
 	$(PY) -m fer_toolkit.training soft-labels --teacher $< --data $(DATA) --out $@
 
-$(STUDENT_RUN)/train_summary.json: $(RUNS)/soft_labels.npy
-	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(STUDENT_RUN) --soft-labels $< $(STUDENT_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+$(RUNS)/student/train_summary.json: $(RUNS)/soft_labels.npy $(RUNS)/base_swa/train_summary.json
+	$(TRAIN) --out $(RUNS)/student --init $(RUNS)/base_swa/best.keras --soft-labels $< $(STUDENT_ARGS) $(EPOCHS_ARG)
 
-train:  ## the shipped recipe: teachers (TEACHER_SEEDS), their ensemble ENSEMBLE, soft labels, the distilled student (RESUME=1 continues)
-	@$(MAKE) --no-print-directory $(STUDENT_RUN)/train_summary.json
+train:  ## the shipped recipe: base, base_swa, teacher + soft labels, student, each stage once in RUNS (RESUME=1 continues)
+	@$(MAKE) --no-print-directory $(RUNS)/student/train_summary.json $(ACCURATE_RUNS:%=$(RUNS)/%/train_summary.json)
 
-export:  ## the student -> MODEL (+ INT8), calibrated, measured once on PrivateTest, model cards
-	$(PY) -m fer_toolkit.export --run $(STUDENT_RUN) --out $(MODEL) --model-version 2 $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
+export:  ## student -> MODEL, ACCURATE_RUNS x ACCURATE_TTA -> ACCURATE: calibrated, INT8 twins, PrivateTest once, cards
+	$(PY) -m fer_toolkit.export --run $(RUNS)/student --out $(MODEL) --model-version $(MODEL_VERSION) $(CARD_NOTE_ARG)
+	$(PY) -m fer_toolkit.export $(ACCURATE_RUNS:%=--run $(RUNS)/%) --tta $(ACCURATE_TTA) --out $(ACCURATE) \
+		--model-version $(MODEL_VERSION) $(CARD_NOTE_ARG)
 
 $(RUNS)/recovered/best.keras: $(WARM_FROM)
 	$(PY) -m fer_toolkit.export --from-onnx $(WARM_FROM) --run $(RUNS)/recovered --data $(DATA) --recover-only
 
 warm: $(RUNS)/recovered/best.keras  ## train the network of WARM_FROM further: a new cosine cycle (WARM_ARGS) into RUNS/warm (RESUME=1 continues)
-	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUNS)/warm --init $< $(WARM_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+	$(TRAIN) --out $(RUNS)/warm --init $< $(WARM_ARGS) $(EPOCHS_ARG)
 
 swa: $(RUNS)/recovered/best.keras  ## SWA from the network of WARM_FROM: constant-LR SGD, best.keras is the best weight average (RESUME=1 continues)
-	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUNS)/swa --init $< $(SWA_ARGS) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume)
+	$(TRAIN) --out $(RUNS)/swa --init $< $(SWA_ARGS) $(EPOCHS_ARG)
 
 train-run:  ## one run on your own DATA (folder tree or .npz) into RUN, with TRAIN_ARGS (RESUME=1 continues)
-	$(PY) -m fer_toolkit.training train --data $(DATA) --out $(RUN) $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(RESUME),--resume) $(TRAIN_ARGS)
+	$(TRAIN) --out $(RUN) $(EPOCHS_ARG) $(TRAIN_ARGS)
 
 evaluate:  ## metrics, confusion matrix and curves of RUN on its test split
 	$(PY) -m fer_toolkit.training evaluate --run $(RUN) --split test
 
 export-run:  ## RUN/best.keras -> MODEL (ONNX + metadata + INT8), parity check, card MODEL's stem + .md
-	$(PY) -m fer_toolkit.export --run $(RUN) --out $(MODEL) $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
+	$(PY) -m fer_toolkit.export --run $(RUN) --out $(MODEL) $(CARD_NOTE_ARG)
 
 demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860), the accurate model unless MODEL=...; SHARE=1: public link
 	$(PY) -m fer_toolkit.demo $(MODEL_ARG) --host $(HOST) --port $(PORT) $(if $(SHARE),--share)
