@@ -18,14 +18,14 @@ WARM_ARGS ?= --epochs 12 --lr 1e-3 --warmup-steps 300 --seed 1 --precision auto
 # Stochastic weight averaging from a network (README "Stochastic weight averaging"): `make swa` and the recipe.
 SWA_ARGS ?= --epochs 8 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 3 --precision auto
 # The shipped recipe (issue 9, README "On FER2013: the recipe"): a base network, SWA from it, the teacher (TEACHER_RUNS
-# averaged over flip), its soft labels, a student distilled with SWA from the SWA network; the accurate file averages
-# ACCURATE_RUNS over ACCURATE_TTA.
+# averaged over flip), its soft labels, a student distilled with SWA from the SWA network. The student is the fast
+# file; the accurate file averages ACCURATE_RUNS (by default the teacher's) over ACCURATE_TTA.
 BASE_ARGS ?= --epochs 60 --batch-size 64 --optimizer adamw --lr 2e-3 --weight-decay 1e-4 --warmup-steps 500 \
 	--seed 0 --precision auto
 STUDENT_ARGS ?= --epochs 7 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 5 --precision auto \
 	--kd-alpha 0.5 --kd-temperature 2
 TEACHER_RUNS ?= base_swa base
-ACCURATE_RUNS ?= student base_swa base
+ACCURATE_RUNS ?= $(TEACHER_RUNS)
 ACCURATE_TTA ?= flip
 HOST   ?= 127.0.0.1
 PORT   ?= 7860
