@@ -94,6 +94,7 @@ images): top-1 {q['top1_accuracy']:.2%}, macro-F1 {q['macro_f1']:.3f}, ECE {q['e
 with fp32 {q['top1_agreement_with_fp32']:.2%}, {q['size_bytes'] / 1024:.0f} KiB; images/s at batch 256
 (side by side, this export): fp32 {q['images_per_second_batch256']['fp32']:,.0f}, INT8 {q['images_per_second_batch256']['int8']:,.0f}.
 """
+    note_block = f"\n{note}\n" if note else ""  # a paragraph of its own, not part of the recipe's list
     text = f"""# Model card: `{onnx_path.name}`
 
 {len(r['members'])} VGG-style CNN{'s' if len(r['members']) > 1 else ''} (blocks of two 3x3 conv + BatchNorm + ReLU, global average
@@ -120,8 +121,7 @@ nats with temperature scaling), report PrivateTest. Parity: Keras and onnxruntim
 
 Recipe:
 {_recipe(r)}
-{note}
-
+{note_block}
 ## Results
 
 {results}
