@@ -44,6 +44,7 @@ CARD_NOTE_ARG = $(if $(CARD_NOTE),--card-note "$(CARD_NOTE)")
 MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
 .DEFAULT_GOAL := help
+.DELETE_ON_ERROR:  # a stage that fails leaves no half-written output for the next `make train` to take as done
 .PHONY: help install install-demo data train export warm swa train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
 
 help:  ## list the targets

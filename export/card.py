@@ -43,7 +43,8 @@ def _member_rows(report: dict) -> str:
 def _recipe(report: dict) -> str:
     lines = []
     for run in map(Path, report["members"]):
-        t = json.loads((run / "config.json").read_text())["train"]
+        cfg = json.loads((run / "config.json").read_text())
+        t = cfg["train"]
         extra = (f"; knowledge distillation (alpha {t['kd_alpha']}, T {t['kd_temperature']}) from `{t['soft_labels']}`"
               if t.get("soft_labels") else "")
         warm = f", {t['warmup_steps']} warm-up steps" if t["schedule"] == "cosine" else ""
@@ -55,7 +56,7 @@ def _recipe(report: dict) -> str:
         lines.append(
             f"- `{run.name}`: {t['epochs']} epochs of {t['optimizer']} (peak LR {t['lr']}, weight decay "
             f"{t['weight_decay']}, {t['schedule']} schedule{warm}), batch {t['batch_size']}, "
-            f"{t.get('precision', 'float32')}; augmentation: " + (
+            f"{cfg.get('precision', t.get('precision', 'float32'))}; augmentation: " + (
                 f"flip, rotation {t.get('rotation', 0.05)} turn, shift {t.get('shift', 0.1)}, zoom {t.get('zoom', 0.1)}, "
                 f"random erasing p {t.get('erasing', 0.0)}, random {t.get('crop') or 'full'}-px crops"
                 if t["augment"] else "none") + f"; dropout {t['block_dropout']}/{t['head_dropout']}; "

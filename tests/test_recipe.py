@@ -71,8 +71,10 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
     soft = np.load(runs / "soft_labels.npy")
     assert soft.shape == (1500, 7) and soft.dtype == np.float16 and np.allclose(soft.sum(1), 1, atol=1e-2)
     for name, init in (("base_swa", "base"), ("student", "base_swa")):
-        cfg = json.loads((runs / name / "config.json").read_text())["train"]
+        saved = json.loads((runs / name / "config.json").read_text())
+        cfg = saved["train"]
         assert cfg["init"].endswith(f"{init}/best.keras") and cfg["swa_start"] == 2 and cfg["crop"] == 44
+        assert saved["precision"] == "float32"  # what --precision resolved to (the default, float32, here)
     assert json.loads((runs / "student" / "config.json").read_text())["train"]["soft_labels"].endswith(
         "soft_labels.npy")
     ens, student = Predictor(out / "ens.onnx"), Predictor(out / "student.onnx")

@@ -231,7 +231,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     (out / "config.json").write_text(
         json.dumps({"train": asdict(cfg), "data_config": data_cfg.to_json(), "counts": counts,
                     "network": {**kwargs, "input_shape": list(kwargs["input_shape"])},
-                    "keras": keras.__version__, "backend": keras.backend.backend(), "hardware": hardware()},
+                    "precision": precision, "keras": keras.__version__, "backend": keras.backend.backend(),
+                    "hardware": hardware()},
                    indent=2)
     )
 
