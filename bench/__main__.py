@@ -11,20 +11,21 @@ from pathlib import Path
 import numpy as np
 
 from bench import decode, demo_latency, faces, inference, scoring, soak
+from bench.args import existing_file, positive_int
 from bench.common import NPZ, ROOT, cpu_model
 from fer_toolkit.models import default_model
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench")
-    p.add_argument("--model", type=Path, default=default_model())
+    p.add_argument("--model", type=existing_file, default=default_model())
     p.add_argument("--keras", type=Path, default=ROOT / "runs" / "fer2013" / "best.keras",
                    help="the same model in Keras (where absent: the architecture in the model's training_config.json)")
-    p.add_argument("--files", type=int, default=20000, help="images in the scoring folder")
+    p.add_argument("--files", type=positive_int, default=20000, help="images in the scoring folder")
     p.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     p.add_argument("--sections", choices=("all", "faces"), default="all",
                    help="faces: only sections 5-6 (detection, photo scoring, alignment), spliced into --out")
-    p.add_argument("--photos", type=int, default=300, help="640x480 JPEG photos in the photo-scoring folder")
+    p.add_argument("--photos", type=positive_int, default=300, help="640x480 JPEG photos in the photo-scoring folder")
     a = p.parse_args()
     if a.sections == "faces":
         return faces_only(a)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench.args import existing_file, positive_int
 from bench.common import NPZ
 from fer_toolkit.models import default_model
 
@@ -151,8 +152,8 @@ def report(model: Path, n: int = 600) -> list[str]:
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.alignment")
-    p.add_argument("--model", type=Path, default=default_model())
-    p.add_argument("-n", type=int, default=600)
+    p.add_argument("--model", type=existing_file, default=default_model())
+    p.add_argument("-n", type=positive_int, default=600)
     a = p.parse_args()
     print("\n".join(report(a.model, a.n)))
 

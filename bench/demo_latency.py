@@ -11,6 +11,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from bench.args import existing_file, positive_int
 from bench.common import fer_crop, p50_p95, photo_640x480, timeit
 from fer_toolkit.models import default_model
 
@@ -34,8 +35,8 @@ def run(model_path: Path, n: int = 100) -> list[tuple[str, float, float]]:
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench.demo_latency")
-    p.add_argument("--model", type=Path, default=default_model())
-    p.add_argument("-n", type=int, default=100)
+    p.add_argument("--model", type=existing_file, default=default_model())
+    p.add_argument("-n", type=positive_int, default=100)
     a = p.parse_args()
     print("| demo latency | p50 ms | p95 ms |\n| --- | ---: | ---: |")
     for name, p50, p95 in run(a.model, a.n):

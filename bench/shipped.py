@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.args import existing_file
 from bench.common import NPZ, cpu_model, p50_p95, timeit
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.models import HERE, NAMES
@@ -61,8 +62,10 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
 
 def main() -> int:
     p = argparse.ArgumentParser(prog="python -m bench.shipped")
-    p.add_argument("--npz", type=Path, default=NPZ)
+    p.add_argument("--npz", type=existing_file, default=NPZ)
     a = p.parse_args()
+    if not a.npz.is_file():  # the default is not checked by argparse
+        raise SystemExit(f"error: FER2013 not found at {a.npz}")
     with np.load(a.npz) as d:
         x = d["x_test"][:256, :, :, None]
     print(f"Shipped models on {cpu_model()} (`python -m bench.shipped`):\n")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench.args import existing_file, positive_float, positive_int
 from bench.common import NPZ, ROOT, cpu_model, group_rss_mb
 from fer_toolkit.models import default_model
 
@@ -85,11 +86,11 @@ def write_benchmarks(out: Path, row: str, n: int) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(prog="python -m bench.soak")
-    p.add_argument("--files", type=int, default=1_000_000, help="N: images in the job")
-    p.add_argument("--model", type=Path, default=default_model())
+    p.add_argument("--files", type=positive_int, default=1_000_000, help="N: images in the job")
+    p.add_argument("--model", type=existing_file, default=default_model())
     p.add_argument("--work", type=Path, default=Path(os.environ.get("SOAK_DIR", "/tmp/fer-soak")))
-    p.add_argument("--chunk-size", type=int, default=256)
-    p.add_argument("--redis-down", type=float, default=5.0, help="seconds Redis stays down")
+    p.add_argument("--chunk-size", type=positive_int, default=256)
+    p.add_argument("--redis-down", type=positive_float, default=5.0, help="seconds Redis stays down")
     p.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     p.add_argument("--note", default="", help="conditions to record beside the date (e.g. other load)")
     a = p.parse_args()
