@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import tempfile
@@ -11,13 +10,13 @@ from pathlib import Path
 import numpy as np
 
 from bench import decode, demo_latency, faces, inference, scoring, soak
-from bench.args import existing_file, positive_int
 from bench.common import NPZ, ROOT, cpu_model
+from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_int
 from fer_toolkit.models import default_model
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m bench")
+    p = OneLineParser(prog="python -m bench")
     p.add_argument("--model", type=existing_file, default=default_model())
     p.add_argument("--keras", type=Path, default=ROOT / "runs" / "fer2013" / "best.keras",
                    help="the same model in Keras (where absent: the architecture in the model's training_config.json)")

@@ -7,12 +7,11 @@ and the same through a launched app's HTTP API with ``gradio_client``.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from bench.args import existing_file, positive_int
 from bench.common import fer_crop, p50_p95, photo_640x480, timeit
+from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_int
 from fer_toolkit.models import default_model
 
 
@@ -34,7 +33,7 @@ def run(model_path: Path, n: int = 100) -> list[tuple[str, float, float]]:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m bench.demo_latency")
+    p = OneLineParser(prog="python -m bench.demo_latency")
     p.add_argument("--model", type=existing_file, default=default_model())
     p.add_argument("-n", type=positive_int, default=100)
     a = p.parse_args()

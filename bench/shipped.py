@@ -8,15 +8,14 @@ export measured them once on PrivateTest: this benchmark does not evaluate Priva
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.args import existing_file
 from bench.common import NPZ, cpu_model, p50_p95, timeit
+from fer_toolkit.fercore.cli import OneLineParser, existing_file
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.models import HERE, NAMES
 
@@ -61,7 +60,7 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.shipped")
+    p = OneLineParser(prog="python -m bench.shipped")
     p.add_argument("--npz", type=existing_file, default=NPZ)
     a = p.parse_args()
     if not a.npz.is_file():  # the default is not checked by argparse

@@ -10,7 +10,6 @@ with every path exactly once, and writes the figures into BENCHMARKS.md (one row
 
 from __future__ import annotations
 
-import argparse
 import csv
 import datetime as dt
 import os
@@ -22,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.args import existing_file, positive_float, positive_int
 from bench.common import NPZ, ROOT, cpu_model, group_rss_mb
+from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_float, positive_int
 from fer_toolkit.models import default_model
 
 MARK_START, MARK_END = "<!-- soak:start -->", "<!-- soak:end -->"
@@ -85,7 +84,7 @@ def write_benchmarks(out: Path, row: str, n: int) -> None:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.soak")
+    p = OneLineParser(prog="python -m bench.soak")
     p.add_argument("--files", type=positive_int, default=1_000_000, help="N: images in the job")
     p.add_argument("--model", type=existing_file, default=default_model())
     p.add_argument("--work", type=Path, default=Path(os.environ.get("SOAK_DIR", "/tmp/fer-soak")))

@@ -80,14 +80,14 @@ def test_corrupt_image_is_a_warning_naming_the_file(fer, tmp_path):
 @pytest.mark.parametrize(("args", "text"), [
     (["bench", "--model", "none.onnx"], "--model: file not found: none.onnx"),
     (["bench", "--files", "0"], "--files: must be >= 1, got 0"),
-    (["bench.demo_latency", "-n", "x"], "-n: expected an integer, got 'x'"),
+    (["bench.demo_latency", "-n", "x"], "-n: not an integer: 'x'"),
     (["bench.alignment", "--model", "none.onnx"], "--model: file not found"),
     (["bench.shipped", "--npz", "none.npz"], "--npz: file not found: none.npz"),
     (["bench.soak", "--model", "none.onnx"], "--model: file not found"),
     (["bench.soak", "--redis-down", "nan"], "--redis-down: must be > 0, got nan"),
 ])
 def test_benchmark_arguments(args, text):
-    """The benchmarks check their arguments before they start services or write files."""
+    """The benchmarks check their arguments (fercore.cli types) before they start services or write files."""
     proc = run("-m", *args)
     assert proc.returncode == 2
     assert_one_line_error(proc, text)
