@@ -20,7 +20,8 @@ class Assembly:
         reference: the Keras graph with the trained (BatchNorm) members, views and temperature.
         folded: the same graph with BatchNorm folded into the convolutions (what tf2onnx converts).
         config: the data config of the exported input.
-        crop, tta, temperature: the graph's settings (:func:`fer_toolkit.training.inference.build_inference_model`).
+        crops: each member's input side (0: the full input); tta, temperature: the graph's settings
+            (:func:`fer_toolkit.training.inference.build_inference_model`).
         runs: the member run folders; run_configs: their ``config.json`` contents.
         val_top1_uncalibrated: PublicTest top-1 of the graph (temperature does not change it).
         val_nll: PublicTest NLL (nats) before and after temperature scaling.
@@ -29,7 +30,7 @@ class Assembly:
     reference: object
     folded: object
     config: DataConfig
-    crop: int
+    crops: list[int]
     tta: str
     temperature: float
     runs: list[str]
@@ -48,15 +49,16 @@ def network_kwargs(run_config: dict) -> dict:
             "block_dropout": t["block_dropout"], "head_units": t["head_units"], "head_dropout": t["head_dropout"]}
 
 
-def load_runs(runs: Sequence[Path]) -> tuple[list[dict], DataConfig, int]:
-    """Read the runs' configs and check they can be averaged.
+def load_runs(runs: Sequence[Path]) -> tuple[list[dict], DataConfig, list[int]]:
+    """Read the runs' configs and check they can be averaged: they must take the same input (data config);
+    their crops may differ (each member sees its own views of that input).
 
     Returns:
-        ``(configs, data config, crop)``.
+        ``(configs, data config, crops)``: one crop per run (0: the full input).
 
     Raises:
         FileNotFoundError: a run lacks ``best.keras`` or ``config.json``.
-        ValueError: no runs, or runs with different data configs or crops.
+        ValueError: no runs, or runs with different data configs.
     """
     if not runs:
         raise ValueError("export needs at least one run folder")
@@ -67,10 +69,10 @@ def load_runs(runs: Sequence[Path]) -> tuple[list[dict], DataConfig, int]:
                 raise FileNotFoundError(f"{run / f} not found: run `make train` first")
         cfgs.append(json.loads((run / "config.json").read_text()))
     configs = {json.dumps(c["data_config"], sort_keys=True) for c in cfgs}
-    crops = {int(c["train"].get("crop", 0) or 0) for c in cfgs}
-    if len(configs) > 1 or len(crops) > 1:
-        raise ValueError("the runs differ in data config or crop; an ensemble needs the same input")
-    return cfgs, DataConfig.from_json(cfgs[0]["data_config"]), crops.pop()
+    if len(configs) > 1:
+        raise ValueError("the runs differ in data config (input size, channels or labels); an ensemble needs "
+                         "the same input")
+    return cfgs, DataConfig.from_json(cfgs[0]["data_config"]), [int(c["train"].get("crop", 0) or 0) for c in cfgs]
 
 
 def assemble(runs: Sequence[Path], val_x: np.ndarray, val_y: np.ndarray, tta: str = "none",
@@ -93,7 +95,7 @@ def assemble(runs: Sequence[Path], val_x: np.ndarray, val_y: np.ndarray, tta: st
     from fer_toolkit.training.model import build_model
 
     keras.config.set_dtype_policy("float32")
-    cfgs, config, crop = load_runs(runs)
+    cfgs, config, crops = load_runs(runs)
     members, folded = [], []
     for i, (run, cfg) in enumerate(zip(runs, cfgs)):
         trained = keras.models.load_model(Path(run) / "best.keras")
@@ -102,13 +104,13 @@ def assemble(runs: Sequence[Path], val_x: np.ndarray, val_y: np.ndarray, tta: st
         member.set_weights(trained.get_weights())
         members.append(member)
         folded.append(fold_batchnorm(trained, kwargs, name=f"member{i}"))
-    plain = build_inference_model(members, config.input_shape, crop, tta)
+    plain = build_inference_model(members, config.input_shape, crops, tta)
     probs = plain.predict(val_x.astype(np.float32), batch_size=256, verbose=0)
     t = fit_temperature(probs, val_y) if calibrate else 1.0
     return Assembly(
-        reference=build_inference_model(members, config.input_shape, crop, tta, t),
-        folded=build_inference_model(folded, config.input_shape, crop, tta, t),
-        config=config, crop=crop, tta=tta, temperature=t, runs=[str(r) for r in runs], run_configs=cfgs,
+        reference=build_inference_model(members, config.input_shape, crops, tta, t),
+        folded=build_inference_model(folded, config.input_shape, crops, tta, t),
+        config=config, crops=crops, tta=tta, temperature=t, runs=[str(r) for r in runs], run_configs=cfgs,
         val_top1=float((probs.argmax(1) == val_y).mean()),
         val_nll={"before": nll(probs, val_y), "after": nll(apply_temperature(probs, t), val_y)},
     )

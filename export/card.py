@@ -24,6 +24,18 @@ def card_path(onnx_path: Path) -> Path:
     return Path(onnx_path).with_name(Path(onnx_path).name.removesuffix(".onnx") + ".md")
 
 
+def _views_text(report: dict) -> str:
+    """The test-time views in words, per crop size (reports before per-member crops have one ``crop``)."""
+    crops = report.get("crops") or [report.get("crop", 0)] * len(report["members"])
+    names = [Path(m).name for m in report["members"]]
+    parts = []
+    for c in dict.fromkeys(crops):
+        who = "" if len(set(crops)) == 1 else " for " + ", ".join(f"`{n}`" for n, k in zip(names, crops) if k == c)
+        tta = "flip" if report["tta"] == "tencrop" and not c else report["tta"]  # a full-size member has no corners
+        parts.append(f"{TTA_TEXT[tta]}{f' of {c}x{c} crops' if c else ''}{who}")
+    return "; ".join(parts)
+
+
 def _member_rows(report: dict) -> str:
     rows = ["| member run | widths | parameters | input | epochs | s/epoch | best epoch (PublicTest top-1) | trained on |",
             "| --- | --- | ---: | --- | ---: | ---: | --- | --- |"]
@@ -100,8 +112,8 @@ with fp32 {q['top1_agreement_with_fp32']:.2%}, {q['size_bytes'] / 1024:.0f} KiB;
 
 {len(r['members'])} VGG-style CNN{'s' if len(r['members']) > 1 else ''} (blocks of two 3x3 conv + BatchNorm + ReLU, global average
 pooling, a dense head) that classify a face crop into one of {len(labels)} expressions: {', '.join(labels)}.
-Test-time augmentation: {TTA_TEXT[r['tta']]}{f' of {r["crop"]}x{r["crop"]} crops' if r['crop'] else ''}; the probabilities are
-averaged over views{' and members' if len(r['members']) > 1 else ''}, then temperature-scaled (T = {r['temperature']:.4f},
+Test-time augmentation: {_views_text(r)}; the probabilities are
+averaged over each member's views{', then over members' if len(r['members']) > 1 else ''}, then temperature-scaled (T = {r['temperature']:.4f},
 fitted on PublicTest), all inside the one ONNX graph (opset {r['opset']}, BatchNorm folded, tf2onnx).
 
 | | |

@@ -74,6 +74,12 @@ def _splits(run_config: dict, data: Path | None):
     return load_data(Path(data or t["data"]), d.input_size, d.channels, t.get("val_fraction", 0.1), t.get("seed", 0))[1]
 
 
+def crop_metadata(crops: list[int]) -> str:
+    """The ``crop`` metadata value: the members' input side as one number (``"40"``; ``"0"``: the full input)
+    where all members share it, else a JSON list with one per member (``"[40, 0, 0]"``)."""
+    return str(crops[0]) if len(set(crops)) == 1 else json.dumps(crops)
+
+
 def export_run(runs, out: Path, data: Path | None = None, opset: int = DEFAULT_OPSET, version: str = "1",
                tta: str = "none", calibrate: bool = True, atol: float = 1e-4, int8: bool = True,
                evaluate_test: bool = True) -> dict:
@@ -117,7 +123,7 @@ def export_run(runs, out: Path, data: Path | None = None, opset: int = DEFAULT_O
     proto = to_onnx(a.folded, a.config, opset)
     meta = a.config.to_metadata()
     meta.update({
-        "members": json.dumps([r.name for r in runs]), "tta": a.tta, "crop": str(a.crop),
+        "members": json.dumps([r.name for r in runs]), "tta": a.tta, "crop": crop_metadata(a.crops),
         "temperature": f"{a.temperature:.4f}", "val_top1_accuracy": f"{a.val_top1:.4f}",
         "training_data": f"{Path(first['train']['data']).name}: "
                          + ", ".join(f"{k} {v}" for k, v in first["counts"].items()),
@@ -132,7 +138,7 @@ def export_run(runs, out: Path, data: Path | None = None, opset: int = DEFAULT_O
         out.unlink()
         raise RuntimeError(f"parity failed on {check['n']} val images: top-1 agreement "
                            f"{check['top1_agreement']:.4%}, max |dp| {check['max_abs_diff']:.2e} > {atol}")
-    report = {"onnx_path": str(out), "members": [str(r) for r in runs], "tta": a.tta, "crop": a.crop,
+    report = {"onnx_path": str(out), "members": [str(r) for r in runs], "tta": a.tta, "crops": a.crops,
               "temperature": a.temperature, "val": {"n": len(val), "top1_accuracy": a.val_top1, "nll": a.val_nll},
               "parity": {**check, "split": "val"}, "opset": opset, "data": str(data or first["train"]["data"])}
     if evaluate_test and "test" in splits:

@@ -32,14 +32,17 @@ def small_npz(fer, tmp_path_factory):
 @pytest.fixture(scope="module")
 def recipe(small_npz, tmp_path_factory):
     """`make train export` with the shipped recipe's stages at a tiny size: a base network, SWA from it, the
-    teacher (both averaged over flip), soft labels, a student distilled with SWA from the SWA network, and the
-    exports of the student and of the accurate ensemble (the teacher's runs, here over ten crops)."""
+    teacher (both averaged over flip), soft labels, a student distilled with SWA from the SWA network, a second
+    base network on other crops, and the exports of the student and of the accurate ensemble (the second base
+    network and the teacher's runs, over ten crops of each member's own size)."""
     out = tmp_path_factory.mktemp("recipe")
     swa = "--batch-size 64 --optimizer sgd --schedule constant --lr 1e-3 --swa-start 2 --epochs 3"
     args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
             "BASE_ARGS=--crop 44 --epochs 2 --batch-size 64 --lr 0.01 --optimizer sgd --warmup-steps 20 "
             "--erasing 0.5 --widths 8,16 --head-units 16", f"SWA_ARGS={swa}",
-            f"STUDENT_ARGS={swa} --seed 5 --kd-alpha 0.5 --kd-temperature 2", "ACCURATE_TTA=tencrop",
+            f"STUDENT_ARGS={swa} --seed 5 --kd-alpha 0.5 --kd-temperature 2",
+            "BASE40_ARGS=--crop 40 --epochs 2 --batch-size 64 --lr 0.01 --optimizer sgd --warmup-steps 20 "
+            "--erasing 0.25 --widths 8,16 --head-units 16 --seed 11",
             f"PY={os.sys.executable}"]
     proc = subprocess.run(["make", "train", "export", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -62,7 +65,7 @@ def _views(x: np.ndarray, crop: int) -> list[np.ndarray]:
 def test_every_stage_runs_and_each_resumes_as_done(recipe):
     out, log, again = recipe
     runs = out / "runs"
-    for name in ("base", "base_swa", "student"):
+    for name in ("base", "base_swa", "student", "base40"):
         for f in ("best.keras", "last.keras", "history.csv", "train_summary.json", "config.json"):
             assert (runs / name / f).stat().st_size > 0, (name, f)
     assert "epoch 2/2" in log and "epoch 3/3" in log and "ETA" in log
@@ -78,8 +81,9 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
     assert json.loads((runs / "student" / "config.json").read_text())["train"]["soft_labels"].endswith(
         "soft_labels.npy")
     ens, student = Predictor(out / "ens.onnx"), Predictor(out / "student.onnx")
-    assert json.loads(ens.metadata["members"]) == ["base_swa", "base"]
+    assert json.loads(ens.metadata["members"]) == ["base40", "base_swa", "base"]
     assert ens.metadata["tta"] == "tencrop" and ens.metadata["model_version"] == "4"
+    assert json.loads(ens.metadata["crop"]) == [40, 44, 44] and student.metadata["crop"] == "44"
     assert student.metadata["tta"] == "none" and float(student.metadata["temperature"]) > 0
     for p in (ens, student):  # what serving reads comes from the file's metadata
         assert p.config.input_shape == (48, 48, 1) and len(p.labels) == 7
@@ -106,15 +110,17 @@ def test_folded_tta_ensemble_equals_mean_of_its_parts(recipe, fer):
     out = recipe[0]
     ens = Predictor(out / "ens.onnx")
     x = fer["x_val"][:64, :, :, None].astype(np.float32)
-    parts = []
-    for run in ("base_swa", "base"):
+    members = []  # each member's mean over its own ten crops, computed apart
+    for run, crop in (("base40", 40), ("base_swa", 44), ("base", 44)):
         net = keras.models.load_model(out / "runs" / run / "best.keras")
-        parts += [net.predict(np.ascontiguousarray(v), verbose=0) for v in _views(x, 44)]
-    assert len(parts) == 20
-    expected = apply_temperature(np.mean(parts, axis=0), float(ens.metadata["temperature"]))
+        views = [net.predict(np.ascontiguousarray(v), verbose=0) for v in _views(x, crop)]
+        assert len(views) == 10
+        members.append(np.mean(views, axis=0))
+    mean = np.mean(members, axis=0)
+    expected = apply_temperature(mean, float(ens.metadata["temperature"]))
     got = ens.predict(x)
     assert np.abs(got - expected).max() < 1e-4
-    assert (got.argmax(1) == np.mean(parts, axis=0).argmax(1)).all()
+    assert (got.argmax(1) == mean.argmax(1)).all()
 
 
 def _from_the_student(target: str, out, small_npz, run_args: str):

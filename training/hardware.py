@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 from pathlib import Path
 
 import keras
+
+log = logging.getLogger(__name__)
 
 
 def accelerator() -> str | None:
@@ -52,14 +55,56 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(precision: str) -> str:
-    """The Keras dtype policy for ``precision``; ``auto`` is ``mixed_bfloat16`` on a GPU or a CPU with native
-    bf16, else ``float32``.
+def step_seconds(precision: str, network: dict, batch: int = 64, steps: int = 4) -> float:
+    """Seconds per SGD training step of ``build_model(**network)`` under the Keras dtype policy ``precision``, on
+    random float32 pixels ``(batch, *input_shape)``: the median of ``steps`` steps after one traced warm-up step.
+    The global dtype policy is restored afterwards."""
+    import time
 
-    Measured with the 1.24M network at 40 px, batch 64: on a 2-core EPYC with AVX-512 BF16, bf16 was 1.37x
-    faster than fp32 (``../shared/notes/measured.md``); on a 2-core EPYC with AVX2 only, bf16 is emulated and
-    was 6.4x slower (4,372 vs 684 ms per step).
+    import numpy as np
+
+    from fer_toolkit.training.model import build_model
+
+    before = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        net = build_model(**network)
+        net.compile(keras.optimizers.SGD(0.01, momentum=0.9), "sparse_categorical_crossentropy")
+        rng = np.random.default_rng(0)
+        x = rng.uniform(0, 255, (batch, *network["input_shape"])).astype(np.float32)
+        y = rng.integers(0, network["num_classes"], batch)
+        net.train_on_batch(x, y)
+        times = []
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            net.train_on_batch(x, y)
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+    finally:
+        keras.config.set_dtype_policy(before)
+
+
+def resolve_precision(precision: str, network: dict | None = None) -> str:
+    """The Keras dtype policy for ``precision``.
+
+    ``auto`` is ``mixed_bfloat16`` on a GPU and ``float32`` on a CPU without native bf16. On a CPU with native
+    bf16 (``avx512_bf16``, ``amx_bf16``) the speed depends on the CPU, so with ``network`` (``build_model``
+    keyword arguments) both policies are timed side by side (:func:`step_seconds`) and the faster one is taken;
+    without it, ``mixed_bfloat16``.
+
+    Measured with the 1.24M network at 40 px, batch 64: on a 2-core AMD EPYC with AVX-512 BF16, bf16 was 1.37x
+    faster than fp32 (``../shared/notes/measured.md``); on a 2-core Intel Xeon with AVX-512 BF16 (2026-11-29),
+    it was 2.0x slower (342 vs 170 ms per step); on a 2-core EPYC with AVX2 only, bf16 is emulated and was 6.4x
+    slower (4,372 vs 684 ms per step).
     """
     if precision != "auto":
         return precision
-    return "mixed_bfloat16" if accelerator() or native_bf16() else "float32"
+    if accelerator():
+        return "mixed_bfloat16"
+    if not native_bf16():
+        return "float32"
+    if network is None:
+        return "mixed_bfloat16"
+    timed = {p: step_seconds(p, network) for p in ("float32", "mixed_bfloat16")}
+    log.info("precision auto: %s", ", ".join(f"{p} {t * 1000:.0f} ms/step" for p, t in timed.items()))
+    return min(timed, key=timed.get)

@@ -90,29 +90,61 @@ def centre_crop(x, crop: int):
     return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right].astype("float32")
 
 
-def build_inference_model(nets: Sequence[keras.Model], input_shape: tuple[int, int, int], crop: int = 0,
-                          tta: str = "none", temperature: float = 1.0, name: str = "fer_inference") -> keras.Model:
+def member_views(size: tuple[int, int], crop: int, tta: str) -> list[tuple[tuple[int, int], tuple[int, int], bool]]:
+    """:func:`view_crops` without repeats: the distinct views one member sees.
+
+    A member that takes the full input (``crop`` 0, or ``crop`` equal to the input side) has no corners to crop,
+    so ``tencrop`` gives it the image and its mirror image, the same as ``flip``.
+    """
+    unique = []
+    for view in view_crops(size, crop, tta):
+        if view not in unique:
+            unique.append(view)
+    return unique
+
+
+def build_inference_model(nets: Sequence[keras.Model], input_shape: tuple[int, int, int],
+                          crop: int | Sequence[int] = 0, tta: str = "none", temperature: float = 1.0,
+                          name: str = "fer_inference") -> keras.Model:
     """Average ``nets`` over the test-time views of the input, then apply temperature scaling.
+
+    Each member's probabilities are averaged over its own views (:func:`member_views`), then the members'
+    means are averaged with equal weight: an ensemble may mix networks with different crops, e.g. a
+    40-px network over ten crops with 48-px networks over the image and its mirror image.
 
     Args:
         nets: member networks mapping ``(B, crop, crop, C)`` (or the full input)
             to softmax probabilities ``(B, K)``; names must be distinct.
         input_shape: ``(H, W, C)`` of the exported input (the data config's).
-        crop: the members' input side (0: the full input).
+        crop: the members' input side (0: the full input); one int for all, or one per member.
         tta: see :func:`view_crops`.
         temperature: ``T`` of :class:`Temperature` (1.0: none).
 
     Returns:
         A model mapping float32 ``(B, H, W, C)`` pixels 0..255 to ``(B, K)``
         probabilities that sum to 1.
+
+    Raises:
+        ValueError: as :func:`view_crops`, or a list of crops whose length is not that of ``nets``.
     """
+    crops = [int(crop)] * len(nets) if isinstance(crop, int) else [int(c) for c in crop]
+    if len(crops) != len(nets):
+        raise ValueError(f"{len(crops)} crops for {len(nets)} networks")
     inputs = keras.Input(shape=input_shape, name="pixels")
-    views = []
-    for i, (box, flip) in enumerate(view_crops(input_shape[:2], crop, tta)):
-        v = keras.layers.Cropping2D(box, name=f"view{i}_crop")(inputs) if any(sum(b) for b in box) else inputs
-        views.append(HorizontalFlip(name=f"view{i}_flip")(v) if flip else v)
-    outs = [net(v) for net in nets for v in views]
-    x = outs[0] if len(outs) == 1 else keras.layers.Average(name="mean")(outs)
+    made: dict = {}  # one layer per distinct view, shared by the members that see it
+
+    def view(box, flip):
+        if (box, flip) not in made:
+            i = len(made)
+            v = keras.layers.Cropping2D(box, name=f"view{i}_crop")(inputs) if any(sum(b) for b in box) else inputs
+            made[box, flip] = HorizontalFlip(name=f"view{i}_flip")(v) if flip else v
+        return made[box, flip]
+
+    means = []
+    for net, c in zip(nets, crops):
+        outs = [net(view(box, flip)) for box, flip in member_views(input_shape[:2], c, tta)]
+        means.append(outs[0] if len(outs) == 1 else keras.layers.Average(name=f"{net.name}_mean")(outs))
+    x = means[0] if len(means) == 1 else keras.layers.Average(name="mean")(means)
     if temperature != 1.0:
         x = Temperature(temperature, name="temperature")(x)
     return keras.Model(inputs, x, name=name)
