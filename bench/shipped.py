@@ -20,6 +20,14 @@ from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.models import HERE, NAMES
 
 
+def forward_passes(report: dict) -> int:
+    """Network evaluations per image in an exported file: per member 1 (``none``), 2 (``flip``, or ``tencrop`` of a
+    full-size member) or 10 (``tencrop``), summed over members (read from the export report, no TensorFlow)."""
+    tta, n = report["tta"], len(report["members"])
+    crops = report.get("crops") or [report.get("crop", 0)] * n  # reports before per-member crops have one
+    return sum(1 if tta == "none" else 10 if tta == "tencrop" and c else 2 for c in crops)
+
+
 def shipped_files() -> list[tuple[str, Path, dict]]:
     """``(role, path, measured)`` for each shipped fp32 file and its INT8 twin, from the export reports."""
     rows = []
@@ -27,10 +35,11 @@ def shipped_files() -> list[tuple[str, Path, dict]]:
         report = json.loads((HERE / f"{stem}.export.json").read_text())
         t, q, n = report["test"], report["int8"], len(report["members"])
         rows.append((role, HERE / f"{stem}.onnx", {"top1": t["top1_accuracy"], "f1": t["macro_f1"], "ece": t["ece"],
-                                                   "tta": report["tta"], "weights": "fp32", "networks": n}))
+                                                   "tta": report["tta"], "weights": "fp32", "networks": n,
+                                                   "passes": forward_passes(report)}))
         rows.append((role, HERE / f"{stem}.int8.onnx", {"top1": q["top1_accuracy"], "f1": q["macro_f1"],
                                                         "ece": q["ece"], "tta": report["tta"], "weights": "INT8",
-                                                        "networks": n}))
+                                                        "networks": n, "passes": forward_passes(report)}))
     return rows
 
 
@@ -52,7 +61,7 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
            "| images/s, batch 256 | batch-1 latency p50 | size |",
            "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for (role, path, m), b, ms in zip(files, best, lat):
-        views = "flip (2)" if m["tta"] == "flip" else "1"
+        views = f"{m['tta']} ({m['passes']} network passes)"
         out.append(f"| `{path.name}` | {role} | {m['weights']} | {m['networks']} | {views} | {m['top1']:.2%} | "
                    f"{m['f1']:.3f} | "
                    f"{m['ece']:.3f} | {len(batch) / b:,.0f} | {ms:.2f} ms | {path.stat().st_size / 1024:,.0f} KiB |")
