@@ -32,9 +32,9 @@ def small_npz(fer, tmp_path_factory):
 @pytest.fixture(scope="module")
 def recipe(small_npz, tmp_path_factory):
     """`make train export` with the shipped recipe's stages at a tiny size: a base network, SWA from it, the
-    teacher (both averaged over flip), soft labels, a student distilled with SWA from the SWA network, a second
-    base network on other crops, and the exports of the student and of the accurate ensemble (the second base
-    network and the teacher's runs, over ten crops of each member's own size)."""
+    teacher (both averaged over flip), soft labels, a student distilled with SWA from the SWA network, the
+    optional second base network on other crops, and the exports of the student and of an accurate ensemble that
+    mixes crop sizes (the second base network and the teacher's runs, over ten crops of each member's own size)."""
     out = tmp_path_factory.mktemp("recipe")
     swa = "--batch-size 64 --optimizer sgd --schedule constant --lr 1e-3 --swa-start 2 --epochs 3"
     args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
@@ -42,7 +42,8 @@ def recipe(small_npz, tmp_path_factory):
             "--erasing 0.5 --widths 8,16 --head-units 16", f"SWA_ARGS={swa}",
             f"STUDENT_ARGS={swa} --seed 5 --kd-alpha 0.5 --kd-temperature 2",
             "BASE40_ARGS=--crop 40 --epochs 2 --batch-size 64 --lr 0.01 --optimizer sgd --warmup-steps 20 "
-            "--erasing 0.25 --widths 8,16 --head-units 16 --seed 11",
+            "--erasing 0.25 --widths 8,16 --head-units 16 --seed 11", "ACCURATE_RUNS=base40 base_swa base",
+            "ACCURATE_TTA=tencrop",
             f"PY={os.sys.executable}"]
     proc = subprocess.run(["make", "train", "export", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
