@@ -61,7 +61,7 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
            "| images/s, batch 256 | batch-1 latency p50 | size |",
            "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for (role, path, m), b, ms in zip(files, best, lat):
-        views = f"{m['tta']} ({m['passes']} network passes)"
+        views = f"{m['tta']} ({m['passes']} network pass{'es' if m['passes'] > 1 else ''})"
         out.append(f"| `{path.name}` | {role} | {m['weights']} | {m['networks']} | {views} | {m['top1']:.2%} | "
                    f"{m['f1']:.3f} | "
                    f"{m['ece']:.3f} | {len(batch) / b:,.0f} | {ms:.2f} ms | {path.stat().st_size / 1024:,.0f} KiB |")
