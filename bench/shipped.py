@@ -18,14 +18,13 @@ from bench.common import NPZ, cpu_model, p50_p95, timeit
 from fer_toolkit.fercore.cli import OneLineParser, existing_file
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.models import HERE, NAMES
+from fer_toolkit.training.views import member_views, report_crops
 
 
-def forward_passes(report: dict) -> int:
-    """Network evaluations per image in an exported file: per member 1 (``none``), 2 (``flip``, or ``tencrop`` of a
-    full-size member) or 10 (``tencrop``), summed over members (read from the export report, no TensorFlow)."""
-    tta, n = report["tta"], len(report["members"])
-    crops = report.get("crops") or [report.get("crop", 0)] * n  # reports before per-member crops have one
-    return sum(1 if tta == "none" else 10 if tta == "tencrop" and c else 2 for c in crops)
+def forward_passes(report: dict, size: tuple[int, int]) -> int:
+    """Network evaluations per image of an exported file with input ``size``: each member's distinct test-time
+    views (:func:`fer_toolkit.training.views.member_views`, no TensorFlow), summed over members."""
+    return sum(len(member_views(size, c, report["tta"])) for c in report_crops(report))
 
 
 def shipped_files() -> list[tuple[str, Path, dict]]:
@@ -36,10 +35,10 @@ def shipped_files() -> list[tuple[str, Path, dict]]:
         t, q, n = report["test"], report["int8"], len(report["members"])
         rows.append((role, HERE / f"{stem}.onnx", {"top1": t["top1_accuracy"], "f1": t["macro_f1"], "ece": t["ece"],
                                                    "tta": report["tta"], "weights": "fp32", "networks": n,
-                                                   "passes": forward_passes(report)}))
+                                                   "report": report}))
         rows.append((role, HERE / f"{stem}.int8.onnx", {"top1": q["top1_accuracy"], "f1": q["macro_f1"],
                                                         "ece": q["ece"], "tta": report["tta"], "weights": "INT8",
-                                                        "networks": n, "passes": forward_passes(report)}))
+                                                        "networks": n, "report": report}))
     return rows
 
 
@@ -60,8 +59,9 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
     out = ["| file | role | weights | networks | test-time views | PrivateTest top-1 | macro-F1 | ECE (15 bins) "
            "| images/s, batch 256 | batch-1 latency p50 | size |",
            "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for (role, path, m), b, ms in zip(files, best, lat):
-        views = f"{m['tta']} ({m['passes']} network pass{'es' if m['passes'] > 1 else ''})"
+    for (role, path, m), p, b, ms in zip(files, preds, best, lat):
+        passes = forward_passes(m["report"], p.config.input_size)
+        views = f"{m['tta']} ({passes} network pass{'es' if passes > 1 else ''})"
         out.append(f"| `{path.name}` | {role} | {m['weights']} | {m['networks']} | {views} | {m['top1']:.2%} | "
                    f"{m['f1']:.3f} | "
                    f"{m['ece']:.3f} | {len(batch) / b:,.0f} | {ms:.2f} ms | {path.stat().st_size / 1024:,.0f} KiB |")

@@ -81,7 +81,7 @@ def assemble(runs: Sequence[Path], val_x: np.ndarray, val_y: np.ndarray, tta: st
 
     Args:
         val_x: uint8 or float ``(N, H, W, C)`` PublicTest pixels; val_y: int ``(N,)`` labels.
-        tta: ``none``, ``flip`` or ``tencrop`` (:func:`fer_toolkit.training.inference.view_crops`).
+        tta: ``none``, ``flip`` or ``tencrop`` (:func:`fer_toolkit.training.views.view_crops`).
         calibrate: fit temperature scaling (:func:`fer_toolkit.training.calibration.fit_temperature`); else ``T = 1``.
 
     Raises:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from fer_toolkit.export.onnx_export import report_path
 from fer_toolkit.training.evaluate import format_report
+from fer_toolkit.training.views import member_views, report_crops
 
 TTA_TEXT = {"none": "centre crop only", "flip": "centre crop and its mirror image",
             "tencrop": "ten crops (four corners and the centre, each also mirrored)"}
@@ -24,15 +25,14 @@ def card_path(onnx_path: Path) -> Path:
     return Path(onnx_path).with_name(Path(onnx_path).name.removesuffix(".onnx") + ".md")
 
 
-def _views_text(report: dict) -> str:
-    """The test-time views in words, per crop size (reports before per-member crops have one ``crop``)."""
-    crops = report.get("crops") or [report.get("crop", 0)] * len(report["members"])
-    names = [Path(m).name for m in report["members"]]
+def _views_text(report: dict, size: tuple[int, int]) -> str:
+    """The test-time views in words, per member crop (:func:`fer_toolkit.training.views.member_views`)."""
+    crops, names = report_crops(report), [Path(m).name for m in report["members"]]
+    words = {1: TTA_TEXT["none"], 2: TTA_TEXT["flip"], 10: TTA_TEXT["tencrop"]}
     parts = []
     for c in dict.fromkeys(crops):
         who = "" if len(set(crops)) == 1 else " for " + ", ".join(f"`{n}`" for n, k in zip(names, crops) if k == c)
-        tta = "flip" if report["tta"] == "tencrop" and not c else report["tta"]  # a full-size member has no corners
-        parts.append(f"{TTA_TEXT[tta]}{f' of {c}x{c} crops' if c else ''}{who}")
+        parts.append(f"{words[len(member_views(size, c, report['tta']))]}{f' of {c}x{c} crops' if c else ''}{who}")
     return "; ".join(parts)
 
 
@@ -112,7 +112,7 @@ with fp32 {q['top1_agreement_with_fp32']:.2%}, {q['size_bytes'] / 1024:.0f} KiB;
 
 {len(r['members'])} VGG-style CNN{'s' if len(r['members']) > 1 else ''} (blocks of two 3x3 conv + BatchNorm + ReLU, global average
 pooling, a dense head) that classify a face crop into one of {len(labels)} expressions: {', '.join(labels)}.
-Test-time augmentation: {_views_text(r)}; the probabilities are
+Test-time augmentation: {_views_text(r, tuple(d['input_size']))}; the probabilities are
 averaged over each member's views{', then over members' if len(r['members']) > 1 else ''}, then temperature-scaled (T = {r['temperature']:.4f},
 fitted on PublicTest), all inside the one ONNX graph (opset {r['opset']}, BatchNorm folded, tf2onnx).
 

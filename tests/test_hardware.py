@@ -35,7 +35,7 @@ def test_auto_is_float32_without_native_bf16(monkeypatch):
 
 
 def test_a_full_size_member_sees_the_image_and_its_mirror_under_tencrop():
-    from fer_toolkit.training.inference import member_views
+    from fer_toolkit.training.views import member_views
 
     assert member_views((48, 48), 0, "tencrop") == [(((0, 0), (0, 0)), False), (((0, 0), (0, 0)), True)]
     assert len(member_views((48, 48), 40, "tencrop")) == 10 and len(member_views((48, 48), 48, "flip")) == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-#: test-time views an exported graph can average (see fer_toolkit.training.inference.view_crops)
+#: test-time views an exported graph can average (see fer_toolkit.training.views.view_crops)
 TTA_MODES = ("none", "flip", "tencrop")
 
 

@@ -23,7 +23,7 @@ from typing import Sequence
 import keras
 from keras import ops
 
-from fer_toolkit.training.config import TTA_MODES
+from fer_toolkit.training.views import member_views, view_crops
 
 _EPS = 1e-7
 
@@ -56,51 +56,11 @@ class Temperature(keras.layers.Layer):
         return {**super().get_config(), "temperature": self.temperature}
 
 
-def view_crops(size: tuple[int, int], crop: int, tta: str) -> list[tuple[tuple[int, int], tuple[int, int], bool]]:
-    """The test-time views as ``((top, bottom), (left, right)) cropping, flipped`` triples.
-
-    Args:
-        size: the input's ``(H, W)``.
-        crop: the networks' input side (0: the full input).
-        tta: ``none`` (centre crop), ``flip`` (centre crop and its mirror) or
-            ``tencrop`` (four corners and the centre, each also mirrored).
-
-    Raises:
-        ValueError: unknown mode, or a crop larger than the input.
-    """
-    if tta not in TTA_MODES:
-        raise ValueError(f"tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
-    h, w = size
-    ch, cw = (crop, crop) if crop else (h, w)
-    if ch > h or cw > w:
-        raise ValueError(f"crop {crop} is larger than the input {h}x{w}")
-    dh, dw = h - ch, w - cw
-    centre = ((dh // 2, dh - dh // 2), (dw // 2, dw - dw // 2))
-    boxes = [centre]
-    if tta == "tencrop":
-        boxes += [((0, dh), (0, dw)), ((0, dh), (dw, 0)), ((dh, 0), (0, dw)), ((dh, 0), (dw, 0))]
-    flips = (False,) if tta == "none" else (False, True)
-    return [(box, flip) for box in boxes for flip in flips]
-
-
 def centre_crop(x, crop: int):
     """The centre ``crop x crop`` view of NHWC images ``x`` (numpy, float32), as the exported graph and the
     trainer crop them at evaluation (:func:`view_crops`); ``crop`` 0 returns ``x`` as float32."""
     (top, bottom), (left, right) = view_crops(x.shape[1:3], crop, "none")[0][0]
     return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right].astype("float32")
-
-
-def member_views(size: tuple[int, int], crop: int, tta: str) -> list[tuple[tuple[int, int], tuple[int, int], bool]]:
-    """:func:`view_crops` without repeats: the distinct views one member sees.
-
-    A member that takes the full input (``crop`` 0, or ``crop`` equal to the input side) has no corners to crop,
-    so ``tencrop`` gives it the image and its mirror image, the same as ``flip``.
-    """
-    unique = []
-    for view in view_crops(size, crop, tta):
-        if view not in unique:
-            unique.append(view)
-    return unique
 
 
 def build_inference_model(nets: Sequence[keras.Model], input_shape: tuple[int, int, int],

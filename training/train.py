@@ -186,7 +186,6 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     if not 0 <= cfg.swa_start <= cfg.epochs:
         raise ValueError(f"--swa-start must be 0 (off) or an epoch 1..{cfg.epochs}, got {cfg.swa_start}")
     init = saved_network(cfg.init) if cfg.init else None  # before the data loads: a bad path fails at once
-    keras.utils.set_random_seed(cfg.seed)
     data_cfg, splits = load_data(Path(cfg.data), cfg.input_size, cfg.channels, cfg.val_fraction, cfg.seed)
     train_s, val_s = splits["train"], splits["val"]
     k = data_cfg.num_classes
@@ -199,7 +198,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     precision = resolve_precision(cfg.precision, kwargs)
     log.info("precision %s (asked: %s)", precision, cfg.precision)
     keras.config.set_dtype_policy(precision)
-    keras.utils.set_random_seed(cfg.seed)  # the same initial weights whatever the precision probe drew
+    keras.utils.set_random_seed(cfg.seed)  # after the precision probe, so that it never changes the run
     steps = int(np.ceil(len(train_s) / cfg.batch_size))
 
     initial_epoch, history, seconds = 0, [], 0.0
