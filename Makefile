@@ -26,6 +26,8 @@ BASE_ARGS ?= --epochs 60 --batch-size 64 --optimizer adamw --lr 2e-3 --weight-de
 # 40-px crops with random erasing (models/README.md: as a third member it did not help on PublicTest, not shipped).
 BASE40_ARGS ?= --crop 40 --epochs 60 --batch-size 64 --optimizer sgd --lr 0.01 --weight-decay 5e-4 --warmup-steps 500 \
 	--erasing 0.25 --seed 11 --patience 60 --precision auto
+# A second lineage, independent of base: the same arguments with another seed (the last --seed wins), and SWA from it.
+BASE2_ARGS ?= $(BASE_ARGS) --seed 1
 STUDENT_ARGS ?= --epochs 7 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 5 --precision auto \
 	--kd-alpha 0.5 --kd-temperature 2
 TEACHER_RUNS ?= base_swa base
@@ -81,6 +83,12 @@ $(RUNS)/base40/train_summary.json:
 
 $(RUNS)/base_swa/train_summary.json: $(RUNS)/base/train_summary.json
 	$(TRAIN) --out $(RUNS)/base_swa --init $(RUNS)/base/best.keras $(SWA_ARGS) $(EPOCHS_ARG)
+
+$(RUNS)/base2/train_summary.json:
+	$(TRAIN) --out $(RUNS)/base2 $(BASE2_ARGS) $(EPOCHS_ARG)
+
+$(RUNS)/base2_swa/train_summary.json: $(RUNS)/base2/train_summary.json
+	$(TRAIN) --out $(RUNS)/base2_swa --init $(RUNS)/base2/best.keras $(SWA_ARGS) $(EPOCHS_ARG)
 
 $(RUNS)/teacher.onnx: $(TEACHER_RUNS:%=$(RUNS)/%/train_summary.json)
 	$(PY) -m fer_toolkit.export $(TEACHER_RUNS:%=--run $(RUNS)/%) --tta flip --out $@ --no-test --no-int8 --no-card

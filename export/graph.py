@@ -41,12 +41,14 @@ def bypass(graph: onnx.GraphProto, node: onnx.NodeProto, source: str) -> None:
 
 
 def fold_input_scale(proto: onnx.ModelProto) -> bool:
-    """Fold a leading ``x * s (+ 0)`` chain into the first Conv's weights, in place.
+    """Fold a leading ``x * s (+ 0)`` chain into the weights of the Convs it feeds, in place.
 
-    Recognised graph: input -> optional ``Slice`` (a crop) -> ``Mul``/``Add`` by
-    scalar initializers -> optional ``Reshape``/``Transpose`` -> ``Conv``. The ``Mul``/``Add`` nodes are removed and
-    the Conv weight ``W`` (float32 ``(out, in, kh, kw)``) becomes ``s * W``.
-    Outputs change only by float rounding (max |dp| 2.1e-6 on the shipped model).
+    Recognised graph: input -> optional ``Slice`` (a crop) -> ``Mul``/``Add`` by scalar initializers ->
+    optional ``Reshape``/``Transpose`` -> one or more ``Conv`` (an ensemble without test-time views: tf2onnx
+    merges the members' identical ``Rescaling`` into one ``Mul`` that feeds every member's first Conv). Each
+    node before the Convs must have a single consumer. The ``Mul``/``Add`` nodes are removed and each Conv
+    weight ``W`` (float32 ``(out, in, kh, kw)``) becomes ``s * W``. Outputs change only by float rounding
+    (max |dp| 2.1e-6 on the shipped model).
 
     Returns:
         True when folded; False (graph untouched, reason logged) when the graph
@@ -55,9 +57,14 @@ def fold_input_scale(proto: onnx.ModelProto) -> bool:
     g = proto.graph
     inits = {t.name: t for t in g.initializer}
     current, scale, offset, chain = g.input[0].name, 1.0, 0.0, []
-    for node in g.node:
-        if current not in node.input:
-            continue
+    while True:
+        consumers = [n for n in g.node if current in n.input]
+        if consumers and all(n.op_type == "Conv" for n in consumers):
+            break
+        if len(consumers) != 1:
+            log.info("input scale not folded: %d consumers of %s before the first Conv", len(consumers), current)
+            return False
+        node = consumers[0]
         if node.op_type in ("Mul", "Add"):
             other = next((i for i in node.input if i != current), None)
             value = _scalar(inits, other) if other else None
@@ -66,21 +73,18 @@ def fold_input_scale(proto: onnx.ModelProto) -> bool:
                 return False
             scale, offset = (scale * value, offset * value) if node.op_type == "Mul" else (scale, offset + value)
             chain.append(node)
-        elif node.op_type == "Conv":
-            break
         elif node.op_type not in _PASS_THROUGH:
             log.info("input scale not folded: %s between the input and the first Conv", node.op_type)
             return False
         current = node.output[0]
-    else:
-        return False
     uses = [i for n in g.node for i in n.input]
-    single_use = all(uses.count(n.output[0]) == 1 for n in chain) and uses.count(node.input[1]) == 1
-    if not chain or offset != 0.0 or node.input[1] not in inits or not single_use:
-        log.info("input scale not folded: no single-use scale chain with zero offset before a constant-weight Conv")
+    own_weights = all(c.input[1] in inits and uses.count(c.input[1]) == 1 for c in consumers)
+    if not chain or offset != 0.0 or not own_weights:
+        log.info("input scale not folded: no scale chain with zero offset before Convs with their own weights")
         return False
-    weight = numpy_helper.to_array(inits[node.input[1]])
-    inits[node.input[1]].CopyFrom(numpy_helper.from_array((weight * scale).astype(np.float32), node.input[1]))
+    for conv in consumers:
+        weight = numpy_helper.to_array(inits[conv.input[1]])
+        inits[conv.input[1]].CopyFrom(numpy_helper.from_array((weight * scale).astype(np.float32), conv.input[1]))
     for removed in chain:  # in graph order, so each source is already rewired
         bypass(g, removed, next(i for i in removed.input if i not in inits))
     used = {i for n in g.node for i in n.input}

@@ -99,7 +99,8 @@ def export_run(runs, out: Path, data: Path | None = None, opset: int = DEFAULT_O
     ``temperature``, ``val_top1_accuracy``, ``training_data``,
     ``test_top1_accuracy`` / ``test_macro_f1`` / ``test_ece`` (where measured),
     ``model_version``, ``exported_at`` (UTC ISO 8601), ``opset`` and ``producer``.
-    With ``int8``, also writes ``<stem>.int8.onnx`` (:func:`export_int8`).
+    With ``int8``, also writes ``<stem>.int8.onnx`` (:func:`export_int8`), measured on PrivateTest where the
+    fp32 file was, else on PublicTest: ``evaluate_test=False`` never reads PrivateTest.
 
     Returns:
         the report also written to ``<stem>.export.json``.
@@ -151,8 +152,8 @@ def export_run(runs, out: Path, data: Path | None = None, opset: int = DEFAULT_O
                              "test_macro_f1": f"{metrics['macro_f1']:.4f}", "test_ece": f"{metrics['ece']:.4f}",
                              "test_split": f"test ({metrics['n']} images)"})
         onnx.save(proto, out)
-    if int8:
-        report["int8"] = export_int8(out, splits["train"].x, splits.get("test", val))
+    if int8:  # measured where the fp32 file was: PrivateTest only when this export evaluates it, else PublicTest
+        report["int8"] = export_int8(out, splits["train"].x, test if "test" in report else val)
     report_path(out).write_text(json.dumps(report, indent=2))
     return report
 
