@@ -33,8 +33,9 @@ def small_npz(fer, tmp_path_factory):
 def recipe(small_npz, tmp_path_factory):
     """`make train export` with the shipped recipe's stages at a tiny size: a base network, SWA from it, the
     teacher (both averaged over flip), soft labels, a student distilled with SWA from the SWA network, the
-    optional second base network on other crops, and the exports of the student and of an accurate ensemble that
-    mixes crop sizes (the second base network and the teacher's runs, over ten crops of each member's own size)."""
+    second lineage (base2: base's arguments with another seed, and SWA from it), the optional base network on
+    other crops, and the exports of the student and of an accurate ensemble that
+    mixes crop sizes (base40, base2_swa and the teacher's runs, over ten crops of each member's own size)."""
     out = tmp_path_factory.mktemp("recipe")
     swa = "--batch-size 64 --optimizer sgd --schedule constant --lr 1e-3 --swa-start 2 --epochs 3"
     args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
@@ -42,7 +43,7 @@ def recipe(small_npz, tmp_path_factory):
             "--erasing 0.5 --widths 8,16 --head-units 16", f"SWA_ARGS={swa}",
             f"STUDENT_ARGS={swa} --seed 5 --kd-alpha 0.5 --kd-temperature 2",
             "BASE40_ARGS=--crop 40 --epochs 2 --batch-size 64 --lr 0.01 --optimizer sgd --warmup-steps 20 "
-            "--erasing 0.25 --widths 8,16 --head-units 16 --seed 11", "ACCURATE_RUNS=base40 base_swa base",
+            "--erasing 0.25 --widths 8,16 --head-units 16 --seed 11", "ACCURATE_RUNS=base40 base2_swa base_swa base",
             "ACCURATE_TTA=tencrop",
             f"PY={os.sys.executable}"]
     proc = subprocess.run(["make", "train", "export", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -66,7 +67,7 @@ def _views(x: np.ndarray, crop: int) -> list[np.ndarray]:
 def test_every_stage_runs_and_each_resumes_as_done(recipe):
     out, log, again = recipe
     runs = out / "runs"
-    for name in ("base", "base_swa", "student", "base40"):
+    for name in ("base", "base_swa", "student", "base40", "base2", "base2_swa"):
         for f in ("best.keras", "last.keras", "history.csv", "train_summary.json", "config.json"):
             assert (runs / name / f).stat().st_size > 0, (name, f)
     assert "epoch 2/2" in log and "epoch 3/3" in log and "ETA" in log
@@ -74,17 +75,19 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
     assert json.loads(teacher.metadata["members"]) == ["base_swa", "base"] and teacher.metadata["tta"] == "flip"
     soft = np.load(runs / "soft_labels.npy")
     assert soft.shape == (1500, 7) and soft.dtype == np.float16 and np.allclose(soft.sum(1), 1, atol=1e-2)
-    for name, init in (("base_swa", "base"), ("student", "base_swa")):
+    for name, init in (("base_swa", "base"), ("student", "base_swa"), ("base2_swa", "base2")):
         saved = json.loads((runs / name / "config.json").read_text())
         cfg = saved["train"]
         assert cfg["init"].endswith(f"{init}/best.keras") and cfg["swa_start"] == 2 and cfg["crop"] == 44
         assert saved["precision"] == "float32"  # what --precision resolved to (the default, float32, here)
+    seeds = {n: json.loads((runs / n / "config.json").read_text())["train"]["seed"] for n in ("base", "base2")}
+    assert seeds == {"base": 0, "base2": 1}  # BASE2_ARGS: base's arguments, another seed
     assert json.loads((runs / "student" / "config.json").read_text())["train"]["soft_labels"].endswith(
         "soft_labels.npy")
     ens, student = Predictor(out / "ens.onnx"), Predictor(out / "student.onnx")
-    assert json.loads(ens.metadata["members"]) == ["base40", "base_swa", "base"]
+    assert json.loads(ens.metadata["members"]) == ["base40", "base2_swa", "base_swa", "base"]
     assert ens.metadata["tta"] == "tencrop" and ens.metadata["model_version"] == "4"
-    assert json.loads(ens.metadata["crop"]) == [40, 44, 44] and student.metadata["crop"] == "44"
+    assert json.loads(ens.metadata["crop"]) == [40, 44, 44, 44] and student.metadata["crop"] == "44"
     assert student.metadata["tta"] == "none" and float(student.metadata["temperature"]) > 0
     for p in (ens, student):  # what serving reads comes from the file's metadata
         assert p.config.input_shape == (48, 48, 1) and len(p.labels) == 7
@@ -112,7 +115,7 @@ def test_folded_tta_ensemble_equals_mean_of_its_parts(recipe, fer):
     ens = Predictor(out / "ens.onnx")
     x = fer["x_val"][:64, :, :, None].astype(np.float32)
     members = []  # each member's mean over its own ten crops, computed apart
-    for run, crop in (("base40", 40), ("base_swa", 44), ("base", 44)):
+    for run, crop in (("base40", 40), ("base2_swa", 44), ("base_swa", 44), ("base", 44)):
         net = keras.models.load_model(out / "runs" / run / "best.keras")
         views = [net.predict(np.ascontiguousarray(v), verbose=0) for v in _views(x, crop)]
         assert len(views) == 10
