@@ -9,6 +9,7 @@ RUNS   ?= runs
 RUN    ?= runs/mine
 MODEL  ?= models/fer2013_cnn.onnx
 ACCURATE ?= models/fer2013_cnn_flip.onnx
+BALANCED ?= models/fer2013_cnn_ens3.onnx
 MODEL_VERSION ?= 5
 EPOCHS ?=
 TRAIN_ARGS ?=
@@ -19,8 +20,8 @@ WARM_ARGS ?= --epochs 12 --lr 1e-3 --warmup-steps 300 --seed 1 --precision auto
 SWA_ARGS ?= --epochs 8 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 3 --precision auto
 # The shipped recipe (issue 9, README "On FER2013: the recipe"): a base network, SWA from it, the teacher (TEACHER_RUNS
 # averaged over flip), its soft labels, a student distilled with SWA from the SWA network; a second base network
-# (another seed) and SWA from it. The student is the fast file; the accurate file averages ACCURATE_RUNS over
-# ACCURATE_TTA.
+# (another seed) and SWA from it. The student is the fast file; the balanced file (the workers' default as INT8)
+# averages ACCURATE_RUNS, one pass each; the accurate file averages them over ACCURATE_TTA.
 BASE_ARGS ?= --epochs 60 --batch-size 64 --optimizer adamw --lr 2e-3 --weight-decay 1e-4 --warmup-steps 500 \
 	--seed 0 --precision auto
 # Optional stage, trained where ACCURATE_RUNS names it: a second, independent base network, SGD (Nesterov) on random
@@ -103,8 +104,10 @@ $(RUNS)/student/train_summary.json: $(RUNS)/soft_labels.npy $(RUNS)/base_swa/tra
 train:  ## the shipped recipe: base, base_swa, teacher + soft labels, student, base2, base2_swa, each once in RUNS (RESUME=1 continues)
 	@$(MAKE) --no-print-directory $(RUNS)/student/train_summary.json $(ACCURATE_RUNS:%=$(RUNS)/%/train_summary.json)
 
-export:  ## student -> MODEL, ACCURATE_RUNS x ACCURATE_TTA -> ACCURATE: calibrated, INT8 twins, PrivateTest once, cards
+export:  ## student -> MODEL; ACCURATE_RUNS -> BALANCED (one pass each) and ACCURATE (x ACCURATE_TTA): calibrated, INT8 twins, PrivateTest once, cards
 	$(PY) -m fer_toolkit.export --run $(RUNS)/student --out $(MODEL) --model-version $(MODEL_VERSION) $(CARD_NOTE_ARG)
+	$(PY) -m fer_toolkit.export $(ACCURATE_RUNS:%=--run $(RUNS)/%) --out $(BALANCED) --model-version $(MODEL_VERSION) \
+		$(CARD_NOTE_ARG)
 	$(PY) -m fer_toolkit.export $(ACCURATE_RUNS:%=--run $(RUNS)/%) --tta $(ACCURATE_TTA) --out $(ACCURATE) \
 		--model-version $(MODEL_VERSION) $(CARD_NOTE_ARG)
 

@@ -10,20 +10,25 @@ from __future__ import annotations
 from pathlib import Path
 
 #: The shipped models (FER2013, 7 classes, 48x48 grayscale input; index and cards: ``README.md`` beside them):
-#: ``fast`` is one pass of the network (the workers' default, as INT8), ``accurate`` averages it with its
-#: mirror image (flip test-time augmentation) inside the graph (the default of the demo, ``predict`` and the API).
-NAMES = {"fast": "fer2013_cnn", "accurate": "fer2013_cnn_flip"}
+#: ``fast`` is one pass of one network; ``balanced`` averages three networks, one pass each (the workers' default,
+#: as INT8); ``accurate`` averages the same three over the face and its mirror image (flip test-time augmentation)
+#: inside the graph (the default of the demo, ``predict`` and the API).
+NAMES = {"fast": "fer2013_cnn", "balanced": "fer2013_cnn_ens3", "accurate": "fer2013_cnn_flip"}
 HERE = Path(__file__).resolve().parent
 
 
-def default_model(int8: bool = False, accurate: bool = False) -> Path:
-    """Path of a shipped ONNX model: the fast one (fp32, or its static INT8 twin with ``int8=True``), or with
-    ``accurate=True`` the flip-TTA one.
+def default_model(int8: bool = False, accurate: bool = False, role: str | None = None) -> Path:
+    """Path of a shipped ONNX model: the fast one (fp32, or its static INT8 twin with ``int8=True``), with
+    ``accurate=True`` the flip-TTA ensemble, or the one of ``role`` (a key of :data:`NAMES`, e.g. ``"balanced"``).
 
     Raises:
+        ValueError: an unknown ``role``.
         FileNotFoundError: the file is not in the installed package (a broken install or checkout).
     """
-    stem = NAMES["accurate" if accurate else "fast"]
+    role = role or ("accurate" if accurate else "fast")
+    if role not in NAMES:
+        raise ValueError(f"unknown model role {role!r}: one of {', '.join(NAMES)}")
+    stem = NAMES[role]
     path = HERE / (f"{stem}.int8.onnx" if int8 else f"{stem}.onnx")
     if not path.is_file():
         raise FileNotFoundError(f"the shipped model {path.name} is missing from {HERE}: reinstall fer-toolkit")

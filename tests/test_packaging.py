@@ -59,6 +59,7 @@ def test_wheel_puts_only_the_namespace_into_site_packages(installed):
     tops = {n.split("/")[0] for n in names}
     assert tops == {"fer_toolkit", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}, tops
     for f in ("fer_toolkit/models/fer2013_cnn.onnx", "fer_toolkit/models/fer2013_cnn.int8.onnx",
+              "fer_toolkit/models/fer2013_cnn_ens3.int8.onnx", "fer_toolkit/models/fer2013_cnn_flip.onnx",
               "fer_toolkit/fercore/data/yunet/yunet_s_dynamic.onnx", "fer_toolkit/worker/app.py"):
         assert f in names, f
 

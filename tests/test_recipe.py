@@ -39,6 +39,7 @@ def recipe(small_npz, tmp_path_factory):
     out = tmp_path_factory.mktemp("recipe")
     swa = "--batch-size 64 --optimizer sgd --schedule constant --lr 1e-3 --swa-start 2 --epochs 3"
     args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
+            f"BALANCED={out}/bal.onnx",
             "BASE_ARGS=--crop 44 --epochs 2 --batch-size 64 --lr 0.01 --optimizer sgd --warmup-steps 20 "
             "--erasing 0.5 --widths 8,16 --head-units 16", f"SWA_ARGS={swa}",
             f"STUDENT_ARGS={swa} --seed 5 --kd-alpha 0.5 --kd-temperature 2",
@@ -100,7 +101,10 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
     assert {n.op_type for n in q.graph.node if after_crop in n.input} <= {"Reshape", "Transpose", "QuantizeLinear"}
     # PrivateTest: once per shipped file, never for the teacher
     ledger = json.loads((out / "privatetest_evaluations.json").read_text())
-    assert [r["model"] for r in ledger] == ["student.onnx", "ens.onnx"]
+    assert [r["model"] for r in ledger] == ["student.onnx", "bal.onnx", "ens.onnx"]
+    bal = Predictor(out / "bal.onnx")  # the balanced file: the accurate file's members, one pass each
+    assert json.loads(bal.metadata["members"]) == ["base40", "base2_swa", "base_swa", "base"]
+    assert bal.metadata["tta"] == "none" and (out / "bal.int8.onnx").stat().st_size > 0
     assert not (runs / "privatetest_evaluations.json").exists()
     # a second `make train` finds every stage done and trains nothing
     assert again.returncode == 0 and "epoch" not in again.stdout, again.stdout
