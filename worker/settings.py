@@ -25,7 +25,7 @@ class Settings:
             job inputs / reports must lie under (default: the current directory).
         SCORER_MODEL: default ONNX model (default: the INT8 twin of the shipped balanced model, three
             networks in one pass each, :func:`fer_toolkit.models.default_model`; 70.55% PrivateTest top-1,
-            1,587 images/s at batch 256 on a 2-core AMD EPYC with AVX-512 VNNI, models/README.md).
+            1,491-1,597 images/s at batch 256 on a 2-core AMD EPYC with AVX-512 VNNI, models/README.md).
         SCORER_VISIBILITY_TIMEOUT: seconds before Redis redelivers an unacknowledged
             chunk (default 300; must exceed the longest chunk's scoring time).
         SCORER_RESTORE_INTERVAL: seconds between scans for such chunks (default 5).
