@@ -30,6 +30,8 @@ BASE40_ARGS ?= --crop 40 --epochs 60 --batch-size 64 --optimizer sgd --lr 0.01 -
 	--erasing 0.25 --seed 11 --patience 60 --precision auto
 # A second lineage, independent of base: the same arguments with another seed (the last --seed wins), and SWA from it.
 BASE2_ARGS ?= $(BASE_ARGS) --seed 1
+# Optional third lineage, trained where ACCURATE_RUNS names it (e.g. base3_swa): not yet part of a shipped file.
+BASE3_ARGS ?= $(BASE_ARGS) --seed 2
 STUDENT_ARGS ?= --epochs 7 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 5 --precision auto \
 	--kd-alpha 0.5 --kd-temperature 2
 TEACHER_RUNS ?= base_swa base
@@ -83,14 +85,15 @@ $(RUNS)/base/train_summary.json:
 $(RUNS)/base40/train_summary.json:
 	$(TRAIN) --out $(RUNS)/base40 $(BASE40_ARGS) $(EPOCHS_ARG)
 
-$(RUNS)/base_swa/train_summary.json: $(RUNS)/base/train_summary.json
-	$(TRAIN) --out $(RUNS)/base_swa --init $(RUNS)/base/best.keras $(SWA_ARGS) $(EPOCHS_ARG)
+# SWA from any run: base_swa from base, base2_swa from base2, ...
+$(RUNS)/%_swa/train_summary.json: $(RUNS)/%/train_summary.json
+	$(TRAIN) --out $(RUNS)/$*_swa --init $(RUNS)/$*/best.keras $(SWA_ARGS) $(EPOCHS_ARG)
 
 $(RUNS)/base2/train_summary.json:
 	$(TRAIN) --out $(RUNS)/base2 $(BASE2_ARGS) $(EPOCHS_ARG)
 
-$(RUNS)/base2_swa/train_summary.json: $(RUNS)/base2/train_summary.json
-	$(TRAIN) --out $(RUNS)/base2_swa --init $(RUNS)/base2/best.keras $(SWA_ARGS) $(EPOCHS_ARG)
+$(RUNS)/base3/train_summary.json:
+	$(TRAIN) --out $(RUNS)/base3 $(BASE3_ARGS) $(EPOCHS_ARG)
 
 $(RUNS)/teacher.onnx: $(TEACHER_RUNS:%=$(RUNS)/%/train_summary.json)
 	$(PY) -m fer_toolkit.export $(TEACHER_RUNS:%=--run $(RUNS)/%) --tta flip --out $@ --no-test --no-int8 --no-card
