@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--from-onnx", type=Path, metavar="FILE",
                    help="first recover the Keras run of a plain export FILE into --run (fer_toolkit.export.recover), "
                         "e.g. to add --tta or calibration to a model whose run is gone; needs --data")
+    p.add_argument("--member", metavar="NAME",
+                   help="with --from-onnx of an ensemble without views: the member to recover (its name in the "
+                        "file's members metadata, e.g. base2_swa, or its index)")
     p.add_argument("--recover-only", action="store_true",
                    help="with --from-onnx: write the recovered run and stop (e.g. to train it further with "
                         "'fer-toolkit train --init RUN/best.keras')")
@@ -54,11 +57,13 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError("--from-onnx needs one --run folder to write and --data")
         from fer_toolkit.export.recover import recover_run
 
-        print(f"recovered {recover_run(args.from_onnx, args.runs[0], args.data)} from {args.from_onnx}")
+        which = f"member {args.member} of " if args.member is not None else ""
+        print(f"recovered {recover_run(args.from_onnx, args.runs[0], args.data, member=args.member)} "
+              f"from {which}{args.from_onnx}")
         if args.recover_only:
             return 0
-    elif args.recover_only:
-        raise ValueError("--recover-only needs --from-onnx")
+    elif args.recover_only or args.member is not None:
+        raise ValueError(f"{'--recover-only' if args.recover_only else '--member'} needs --from-onnx")
     if args.int8_only:
         report = requantize(args.out, args.data)
     else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def set_batchnorm_statistics(net, x: np.ndarray, batch: int = 256) -> None:
                         mu.astype(np.float32), var.astype(np.float32)])
 
 
-def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stats_images: int = 8192) -> Path:
+def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stats_images: int = 8192,
+                member: str | None = None) -> Path:
     """Write a run folder ``out`` (``best.keras``, ``config.json``, ``train_summary.json``) that
     :func:`fer_toolkit.export.onnx_export.export_run` can export again.
 
@@ -86,6 +88,9 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
         data: the data it was trained on (folder tree or ``.npz``): its PublicTest split checks the recovery,
             and ``stats_images`` random images of its training split give the BatchNorm statistics
             (:func:`set_batchnorm_statistics`), so the recovered network can also be trained further (``--init``).
+        member: with an ensemble file without views, the member to recover (its name in the ``members``
+            metadata, or its index): it is cut out first (:func:`fer_toolkit.export.members.extract_member`) and
+            checked against its own softmax in the file.
 
     Returns:
         ``out / "best.keras"``.
@@ -104,18 +109,26 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     from fer_toolkit.training.model import build_model
 
     onnx_path, out = Path(onnx_path), Path(out)
-    predictor = Predictor(onnx_path)
+    if member is None:
+        predictor, proto = Predictor(onnx_path), onnx.load(onnx_path)
+    else:
+        from fer_toolkit.export.members import extract_member
+
+        with tempfile.TemporaryDirectory() as tmp:
+            cut = extract_member(onnx_path, member, Path(tmp) / "member.onnx")
+            predictor, proto = Predictor(cut), onnx.load(cut)
     meta = predictor.metadata
     if len(json.loads(meta.get("members", "[1]"))) != 1 or meta.get("tta", "none") != "none":
-        raise ValueError(f"{onnx_path.name} has several members or test-time views: export its runs instead")
+        raise ValueError(f"{onnx_path.name} has several members or test-time views: export its runs instead, "
+                         "or recover one member (--member) from the file without views")
     temperature = float(meta.get("temperature", 1.0))
-    weights = onnx_weights(onnx.load(onnx_path))
+    weights = onnx_weights(proto)
     n_blocks = sum(name.endswith("_conv1") for name in weights)
     widths = tuple(int(weights[f"block{b}_conv1"][0].shape[-1]) for b in range(1, n_blocks + 1))
     config = predictor.config
-    beside = onnx_path.parent
-    saved = json.loads((beside / "training_config.json").read_text()) if (beside / "training_config.json").exists() \
-        else {"train": {}}
+    beside = onnx_path.parent  # the files beside a single network's export; a member's recipe is in its ensemble's card
+    saved = json.loads((beside / "training_config.json").read_text()) \
+        if member is None and (beside / "training_config.json").exists() else {"train": {}}
     fields = set(TrainConfig.__dataclass_fields__)
     train = TrainConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["train"].items()
                            if k in fields})
@@ -154,10 +167,10 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     (out / "config.json").write_text(json.dumps(
         {"train": asdict(train), "data_config": data_config.to_json(), "counts": counts, "network": network,
          "keras": keras.__version__, "hardware": saved.get("hardware", "n/a"),
-         "recovered_from": {"file": onnx_path.name, "temperature_dropped": temperature,
+         "recovered_from": {"file": onnx_path.name, "member": member, "temperature_dropped": temperature,
                             "val_top1_agreement": agree, "val_max_abs_diff": diff}},
         indent=2))
     summary = beside / "train_summary.json"
-    if summary.exists():
+    if member is None and summary.exists():
         (out / "train_summary.json").write_text(summary.read_text())
     return out / "best.keras"

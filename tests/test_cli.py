@@ -58,6 +58,8 @@ def test_export_without_run(tmp_path):
 def test_warm_restart_arguments(tmp_path):
     assert_one_line_error(run("-m", "fer_toolkit.export", "--run", str(tmp_path), "--recover-only"),
                           "--recover-only needs --from-onnx")
+    assert_one_line_error(run("-m", "fer_toolkit.export", "--run", str(tmp_path), "--member", "base"),
+                          "--member needs --from-onnx")
     assert_one_line_error(run("-m", "fer_toolkit.training", "train", "--init", str(tmp_path / "none.keras"),
                               "--out", str(tmp_path / "r")), "--init: no such file")
     assert_one_line_error(run("-m", "fer_toolkit.training", "train", "--swa-start", "9", "--epochs", "3",

@@ -1,0 +1,62 @@
+"""One network recovered from a folded ensemble: the member asked for, exactly, by name or index."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.training.data import load_split
+
+
+@pytest.fixture(scope="module")
+def pair(tiny_run, tmp_path_factory):
+    """An ensemble file of two different networks: ``tiny_run`` and ``other``, whose logits layer is changed."""
+    import keras
+
+    from fer_toolkit.export.onnx_export import export_run
+
+    tmp = tmp_path_factory.mktemp("pair")
+    other = tmp / "other"
+    shutil.copytree(tiny_run, other)
+    net = keras.saving.load_model(other / "best.keras")
+    kernel, bias = net.get_layer("logits").get_weights()
+    net.get_layer("logits").set_weights([kernel * 0.5, bias + np.arange(len(bias), dtype=np.float32)])
+    net.save(other / "best.keras")
+    export_run([tiny_run, other], tmp / "pair.onnx", int8=False, evaluate_test=False)
+    return tmp / "pair.onnx", {0: tiny_run, "other": other}
+
+
+@pytest.mark.parametrize("member", [0, "other"])
+def test_a_member_comes_back_exactly_by_index_or_name(pair, small_tree, tmp_path, member):
+    import keras
+
+    from fer_toolkit.export.recover import recover_run
+
+    path, runs = pair
+    best = recover_run(path, tmp_path / "rec", small_tree, member=str(member))
+    rec = json.loads((tmp_path / "rec" / "config.json").read_text())["recovered_from"]
+    assert rec["file"] == "pair.onnx" and rec["member"] == str(member) and rec["val_top1_agreement"] == 1.0
+    assert not (tmp_path / "rec" / "member.onnx").exists()
+    x = load_split(small_tree / "val", Predictor(path).config, small_tree).x
+    want = keras.saving.load_model(runs[member] / "best.keras").predict(x, verbose=0)
+    got = keras.saving.load_model(best).predict(x, verbose=0)
+    assert np.abs(want - got).max() < 1e-4
+    wrong = keras.saving.load_model(runs[0 if member == "other" else "other"] / "best.keras").predict(x, verbose=0)
+    assert np.abs(wrong - got).max() > 0.05  # the two members differ, and the one asked for came back
+
+
+def test_member_errors(pair, small_tree, tmp_path):
+    from fer_toolkit.export.recover import recover_run
+    from fer_toolkit.models import default_model
+
+    with pytest.raises(ValueError, match="no member 'nope'.*its members are"):
+        recover_run(pair[0], tmp_path / "rec", small_tree, member="nope")
+    with pytest.raises(ValueError, match="several members"):
+        recover_run(pair[0], tmp_path / "rec", small_tree)
+    with pytest.raises(ValueError, match="has test-time views"):
+        recover_run(default_model(role="accurate"), tmp_path / "rec", small_tree, member="base")
+    assert not (tmp_path / "rec").exists()
