@@ -55,7 +55,7 @@ MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:  # a stage that fails leaves no half-written output for the next `make train` to take as done
-.PHONY: help install install-demo data train export warm swa train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
+.PHONY: help install install-demo data train export recover warm swa train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -113,6 +113,11 @@ export:  ## student -> MODEL; ACCURATE_RUNS -> BALANCED (one pass each) and ACCU
 		$(CARD_NOTE_ARG)
 	$(PY) -m fer_toolkit.export $(ACCURATE_RUNS:%=--run $(RUNS)/%) --tta $(ACCURATE_TTA) --out $(ACCURATE) \
 		--model-version $(MODEL_VERSION) $(CARD_NOTE_ARG)
+
+recover:  ## the shipped networks back into RUNS (a lost runs/): MODEL's student, BALANCED's members (ACCURATE_RUNS)
+	$(PY) -m fer_toolkit.export --from-onnx $(MODEL) --run $(RUNS)/student --data $(DATA) --recover-only
+	for m in $(ACCURATE_RUNS); do $(PY) -m fer_toolkit.export --from-onnx $(BALANCED) --member $$m --run $(RUNS)/$$m \
+		--data $(DATA) --recover-only || exit 1; done
 
 $(RUNS)/recovered/best.keras: $(WARM_FROM)
 	$(PY) -m fer_toolkit.export --from-onnx $(WARM_FROM) --run $(RUNS)/recovered --data $(DATA) --recover-only

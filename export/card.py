@@ -56,7 +56,11 @@ def _recipe(report: dict) -> str:
     lines = []
     for run in map(Path, report["members"]):
         cfg = json.loads((run / "config.json").read_text())
-        t = cfg["train"]
+        t, rec = cfg["train"], cfg.get("recovered_from") or {}
+        if rec.get("member") is not None:  # recovered from an ensemble: its recipe is not in the file
+            lines.append(f"- `{run.name}`: member `{rec['member']}` of `{rec['file']}`, recovered exactly "
+                         "(`fer-toolkit export --from-onnx ... --member`); its training recipe is in that file's card")
+            continue
         extra = (f"; knowledge distillation (alpha {t['kd_alpha']}, T {t['kd_temperature']}) from `{t['soft_labels']}`"
               if t.get("soft_labels") else "")
         warm = f", {t['warmup_steps']} warm-up steps" if t["schedule"] == "cosine" else ""

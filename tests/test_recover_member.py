@@ -49,6 +49,18 @@ def test_a_member_comes_back_exactly_by_index_or_name(pair, small_tree, tmp_path
     assert np.abs(wrong - got).max() > 0.05  # the two members differ, and the one asked for came back
 
 
+def test_a_recovered_member_exports_again_and_its_card_points_to_the_ensemble(pair, small_tree, tmp_path):
+    from fer_toolkit.export.card import write_card
+    from fer_toolkit.export.onnx_export import export_run
+    from fer_toolkit.export.recover import recover_run
+
+    recover_run(pair[0], tmp_path / "other", small_tree, member="other")
+    report = export_run(tmp_path / "other", tmp_path / "other.onnx", int8=False, evaluate_test=False)
+    assert report["parity"]["top1_agreement"] == 1.0
+    card = write_card(tmp_path / "other.onnx").read_text()
+    assert "- `other`: member `other` of `pair.onnx`, recovered exactly" in card
+
+
 def test_member_errors(pair, small_tree, tmp_path):
     from fer_toolkit.export.recover import recover_run
     from fer_toolkit.models import default_model
