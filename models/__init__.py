@@ -35,6 +35,21 @@ def default_model(int8: bool = False, accurate: bool = False, role: str | None =
     return path
 
 
+def model_path(spec: str | Path, int8: bool = True, must_exist: bool = True) -> Path:
+    """``spec`` as a model file: a role of :data:`NAMES` (``fast``, ``balanced``, ``accurate``) that is not also
+    an existing file names that shipped file, its static INT8 twin with ``int8=True`` (the workers' choice: as
+    accurate as fp32 on PrivateTest and 1.8-2.8x faster, models/README.md); anything else is a path.
+
+    Raises:
+        FileNotFoundError: with ``must_exist``, a path that is not a file (one line, naming the roles).
+    """
+    if str(spec) in NAMES and not Path(spec).is_file():
+        return default_model(int8=int8, role=str(spec))
+    if must_exist and not Path(spec).is_file():
+        raise FileNotFoundError(f"model {spec} not found: give an ONNX file or one of {', '.join(NAMES)}")
+    return Path(spec)
+
+
 def card(path: Path | None = None) -> Path:
     """The model card of a shipped file (``<stem>.md``), or with no argument the index ``README.md``."""
     if path is None:

@@ -461,3 +461,25 @@ def test_json_only_and_no_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_a_shipped_role_names_the_model(env, fer, monkeypatch):
+    """``--model fast`` / ``SCORER_MODEL=accurate``: a role names the shipped file's INT8 twin (the default is
+    ``balanced``); a file of that name would win; anything else is a path, and a missing one is one line."""
+    from fer_toolkit.models import default_model
+    from fer_toolkit.worker import settings
+
+    monkeypatch.delenv("SCORER_MODEL", raising=False)
+    assert settings.load().model == default_model(int8=True, role="balanced")
+    monkeypatch.setenv("SCORER_MODEL", "accurate")
+    assert settings.load().model == default_model(int8=True, role="accurate")
+    folder = env["base"] / "in" / "roles"
+    write_faces(folder, fer["x_test"][:40])
+    out = env["base"] / "out" / "roles.csv"
+    proc = cli(env, "score", str(folder), "--out", str(out), "--model", "fast")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(out.with_suffix(".summary.json").read_text())
+    assert summary["model_id"].startswith("fer2013_cnn.int8.onnx@") and summary["files"] == 40
+    proc = cli(env, "score", str(folder), "--out", str(out), "--model", "fastest")
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1 and "fastest" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -29,7 +29,8 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--face-threshold", type=unit_interval, default=None,
                        help="detector score threshold 0..1 (default 0.8)")
         s.add_argument("--chunk-size", type=int, default=256, help="images per task")
-        s.add_argument("--model", type=Path, help="ONNX model (default: SCORER_MODEL or the shipped one)")
+        s.add_argument("--model", help="ONNX file, or a shipped role: fast, balanced or accurate (its INT8 twin); "
+                                       "default SCORER_MODEL, else balanced")
         s.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="larger images become errors")
         if name == "score":
             s.add_argument("--threads", type=int, default=0, help="chunks scored at once (0: one per core)")

@@ -14,6 +14,7 @@ from typing import Callable
 
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
+from fer_toolkit.models import model_path as resolve_model
 from fer_toolkit.worker import parts, report, scoring, settings, store
 
 TERMINAL = ("done", "failed", "cancelled")
@@ -65,7 +66,7 @@ def submit(root: str | Path, out: str | Path, recursive: bool = False, faces: st
         raise JobError(f"face threshold must be within 0..1, got {face_threshold}")
     root_r = settings.under_roots(root, cfg.input_roots, "input folder")
     out_r = settings.under_roots(out, cfg.output_roots, "report")
-    model_path = Path(model or cfg.model).resolve()
+    model_path = (resolve_model(model) if model else cfg.model).resolve()
     predictor = Predictor(model_path)
     chunks = _plan(root_r, recursive, chunk_size, notify)
     job_id = uuid.uuid4().hex
@@ -206,7 +207,7 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, face
     n_threads = threads or os.cpu_count() or 1
     root_r = Path(root).resolve()
     chunks = _plan(root_r, recursive, chunk_size, notify)
-    model_path = Path(model or settings.load().model).resolve()
+    model_path = (resolve_model(model) if model else settings.load().model).resolve()
     predictor, own = scoring.models(model_path, 1 if n_threads > 1 else 0, faces != "none" and detector is None)
     detector = detector or own
     t0, total = time.time(), sum(map(len, chunks))

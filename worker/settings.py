@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_toolkit.models import default_model
+from fer_toolkit.models import model_path
 
 
 def _roots(name: str) -> tuple[Path, ...]:
@@ -23,9 +23,11 @@ class Settings:
         REDIS_URL: broker and result backend (default ``redis://127.0.0.1:6379/0``).
         SCORER_INPUT_ROOTS / SCORER_OUTPUT_ROOTS: ``os.pathsep``-separated folders that
             job inputs / reports must lie under (default: the current directory).
-        SCORER_MODEL: default ONNX model (default: the INT8 twin of the shipped balanced model, three
-            networks in one pass each, :func:`fer_toolkit.models.default_model`; 70.55% PrivateTest top-1,
-            1,491-1,597 images/s at batch 256 on a 2-core AMD EPYC with AVX-512 VNNI, models/README.md).
+        SCORER_MODEL: default ONNX model, a file or a shipped role (``fast``, ``balanced``, ``accurate``: that
+            file's INT8 twin, :func:`fer_toolkit.models.model_path`). Default ``balanced``: three networks in
+            one pass each; 70.55% PrivateTest top-1, 1,491-1,597 images/s at batch 256 on a 2-core AMD EPYC
+            with AVX-512 VNNI but 321-407 on one with AVX2 only, where ``fast`` (68.99%) makes 910-1,129
+            (BENCHMARKS.md).
         SCORER_VISIBILITY_TIMEOUT: seconds before Redis redelivers an unacknowledged
             chunk (default 300; must exceed the longest chunk's scoring time).
         SCORER_RESTORE_INTERVAL: seconds between scans for such chunks (default 5).
@@ -61,7 +63,7 @@ def load() -> Settings:
         redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         input_roots=_roots("SCORER_INPUT_ROOTS"),
         output_roots=_roots("SCORER_OUTPUT_ROOTS"),
-        model=Path(env("SCORER_MODEL", str(default_model(int8=True, role="balanced")))),
+        model=model_path(env("SCORER_MODEL", "balanced"), must_exist=False),  # a worker starts; a job says why
         visibility_timeout=visibility,
         restore_interval=int(env("SCORER_RESTORE_INTERVAL", "5")),
         ort_threads=int(env("SCORER_ORT_THREADS", "1")),
