@@ -24,7 +24,8 @@ def member_index(members: list[str], member: str) -> int:
         return members.index(member)
     if member.isdigit() and int(member) < len(members):
         return int(member)
-    raise ValueError(f"no member {member!r} in this file: its members are {', '.join(members)} (or 0..{len(members) - 1})")
+    raise ValueError(f"no member {member!r} in this file: its members are {', '.join(members)} "
+                     f"(or 0..{len(members) - 1})")
 
 
 def extract_member(onnx_path: Path, member: str, out_path: Path) -> Path:
