@@ -38,7 +38,7 @@ def default_model(int8: bool = False, accurate: bool = False, role: str | None =
 def model_path(spec: str | Path, int8: bool = True, must_exist: bool = True) -> Path:
     """``spec`` as a model file: a role of :data:`NAMES` (``fast``, ``balanced``, ``accurate``) that is not also
     an existing file names that shipped file, its static INT8 twin with ``int8=True`` (the workers' choice: as
-    accurate as fp32 on PrivateTest and 1.8-2.8x faster, models/README.md); anything else is a path.
+    accurate as fp32 on PrivateTest and 1.7-2.8x faster, models/README.md); anything else is a path.
 
     Raises:
         FileNotFoundError: with ``must_exist``, a path that is not a file (one line, naming the roles).
