@@ -1,4 +1,4 @@
-"""``python -m fer_toolkit.demo [--model PATH] [--host H] [--port P] [--share]``: launch the Gradio app."""
+"""``python -m fer_toolkit.demo [--model PATH|ROLE] [--host H] [--port P] [--share]``: launch the Gradio app."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse options, load the model once, launch; returns the exit status."""
     p = OneLineParser(prog="fer-toolkit demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
     p.add_argument("--model", default=None,
-                   help="ONNX model exported by this project (default: the shipped accurate one)")
+                   help="ONNX model exported by this project, or a shipped role: fast, balanced, accurate "
+                   "(default: accurate)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for all interfaces)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")

@@ -25,8 +25,9 @@ class DemoModel(EmotionModel):
     Python API's :class:`~fer_toolkit.api.EmotionModel` with the demo's argument order.
 
     Args:
-        model_path: ONNX file exported by this project (labels come from its metadata); None: the shipped
-            accurate model (:func:`fer_toolkit.models.default_model`).
+        model_path: ONNX file exported by this project (labels come from its metadata), or a shipped role
+            (``fast``, ``balanced``, ``accurate``); None: the shipped accurate model
+            (:func:`fer_toolkit.models.model_path`).
         max_pixels: decompression-bomb guard for uploads (width x height).
         faces: face mode (:mod:`fer_toolkit.fercore.analyze`; ``auto`` by default, as everywhere).
         align: rotate faces level and frame them like FER2013 (False: the detector's box plus a margin).

@@ -21,14 +21,15 @@ from fer_toolkit.fercore.analyze import FaceMode, FaceResult, analyze
 from fer_toolkit.fercore.faces import FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
-from fer_toolkit.models import default_model
+from fer_toolkit.models import default_model, model_path as resolve_model
 
 
 class EmotionModel:
     """An ONNX emotion classifier and the YuNet face detector, loaded once (both onnxruntime, thread-safe).
 
     Args:
-        model_path: ONNX file exported by this project; None: the shipped accurate model (flip TTA).
+        model_path: ONNX file exported by this project, or a shipped role (``fast``, ``balanced``, ``accurate``:
+            the fp32 file; :func:`fer_toolkit.models.model_path`); None: the shipped accurate model (flip TTA).
         faces: ``auto`` (default), ``largest``, ``all`` or ``none`` (:mod:`fer_toolkit.fercore.analyze`).
         align: rotate each face level and frame it like FER2013 (False: the detector's box plus a margin).
         face_threshold: YuNet score threshold 0..1.
@@ -40,7 +41,7 @@ class EmotionModel:
 
     def __init__(self, model_path: str | Path | None = None, faces: FaceMode = "auto", align: bool = True,
                  face_threshold: float = 0.8, max_pixels: int = DEFAULT_MAX_PIXELS):
-        self.predictor = Predictor(model_path or default_model(accurate=True))
+        self.predictor = Predictor(resolve_model(model_path or "accurate", int8=False))
         self.detector = FaceDetector(score_threshold=face_threshold)
         self.faces, self.align, self.max_pixels = faces, align, max_pixels
 
@@ -75,7 +76,9 @@ class EmotionModel:
 def load_model(model_path: str | Path | None = None, int8: bool = False, accurate: bool = True,
                **options) -> EmotionModel:
     """An :class:`EmotionModel` for ``model_path``, or a shipped model: the accurate one (flip TTA) by default,
-    the fast one with ``accurate=False``, either's INT8 twin with ``int8=True``.
+    the fast one with ``accurate=False``, either's INT8 twin with ``int8=True``. ``model_path`` may also name a
+    shipped role (``fast``, ``balanced``, ``accurate``), whose INT8 twin ``int8=True`` picks.
 
     ``options`` go to :class:`EmotionModel` (``faces``, ``align``, ``face_threshold``, ``max_pixels``)."""
-    return EmotionModel(model_path or default_model(int8, accurate), **options)
+    path = resolve_model(model_path, int8) if model_path else default_model(int8, accurate)
+    return EmotionModel(path, **options)

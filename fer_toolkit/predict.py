@@ -15,6 +15,7 @@ from pathlib import Path
 from fer_toolkit.fercore.analyze import FACE_MODES, FaceResult
 from fer_toolkit.fercore.cli import OneLineParser, unit_interval
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
+from fer_toolkit.models import NAMES
 
 
 def parser(prog: str = "fer-toolkit predict") -> argparse.ArgumentParser:
@@ -23,8 +24,9 @@ def parser(prog: str = "fer-toolkit predict") -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files; - reads one image from standard input")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per image and line, with every class probability")
-    p.add_argument("--model", type=Path, help="ONNX model exported by this project (default: the shipped one)")
-    p.add_argument("--fast", action="store_true", help="the shipped fast model (default: the accurate one, flip TTA)")
+    p.add_argument("--model", help="ONNX model exported by this project, or a shipped role: fast, balanced, "
+                   "accurate (default: accurate, three networks with flip TTA)")
+    p.add_argument("--fast", action="store_true", help="the shipped fast model (the same as --model fast)")
     p.add_argument("--int8", action="store_true", help="the shipped model's static INT8 twin")
     p.add_argument("--faces", choices=FACE_MODES, default="auto",
                    help="auto: detected faces, or a face crop whole (default); largest/all faces; none: whole")
@@ -61,8 +63,11 @@ def main(argv: list[str] | None = None, prog: str = "fer-toolkit predict") -> in
     """Entry point; returns 0, or 1 when any image could not be read (the others are printed)."""
     p = parser(prog)
     args = p.parse_args(argv)
-    if args.model is not None and (args.int8 or args.fast):
-        p.error("--model excludes --int8 and --fast")
+    if args.model is not None and args.fast:
+        p.error("--model excludes --fast")
+    if args.int8 and args.model is not None and (args.model not in NAMES or Path(args.model).is_file()):
+        p.error(f"--int8 picks a shipped model's INT8 twin, not a file's: give --model {'|'.join(NAMES)}, "
+                "or the .int8.onnx file")
     from fer_toolkit.api import load_model
     from fer_toolkit.fercore.preprocess import ImageDecodeError
 

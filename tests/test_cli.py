@@ -93,3 +93,25 @@ def test_benchmark_arguments(args, text):
     proc = run("-m", *args)
     assert proc.returncode == 2
     assert_one_line_error(proc, text)
+
+
+def test_a_shipped_role_names_the_model_in_the_api_demo_and_predict():
+    """``fast``/``balanced``/``accurate`` name the shipped fp32 file, and with ``int8`` its INT8 twin."""
+    from fer_toolkit.api import load_model
+    from fer_toolkit.demo.handler import DemoModel
+
+    assert load_model("balanced", int8=True).predictor.path.name == "fer2013_cnn_ens3.int8.onnx"
+    assert load_model("fast").predictor.path.name == "fer2013_cnn.onnx"
+    assert DemoModel("balanced").predictor.path.name == "fer2013_cnn_ens3.onnx"
+    proc = run("-m", "fer_toolkit", "predict", "--model", "balanced", "--int8", "demo/examples/astronaut.jpg")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[1].split()[3] == "happy"
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--model", "models/fer2013_cnn.onnx", "--int8"], "--int8 picks a shipped model's INT8 twin"),
+    (["--model", "fast", "--fast"], "--model excludes --fast"),
+    (["--model", "quick"], "model quick not found: give an ONNX file or one of fast, balanced, accurate"),
+])
+def test_predict_model_arguments(args, text):
+    assert_one_line_error(run("-m", "fer_toolkit", "predict", *args, "demo/examples/astronaut.jpg"), text)
