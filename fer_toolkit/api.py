@@ -21,7 +21,8 @@ from fer_toolkit.fercore.analyze import FaceMode, FaceResult, analyze
 from fer_toolkit.fercore.faces import FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
-from fer_toolkit.models import default_model, model_path as resolve_model
+from fer_toolkit.models import default_model
+from fer_toolkit.models import model_path as resolve_model
 
 
 class EmotionModel:
