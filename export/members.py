@@ -44,7 +44,7 @@ def extract_member(onnx_path: Path, member: str, out_path: Path) -> Path:
         ``out_path``.
 
     Raises:
-        ValueError: a file with test-time views, or no such member.
+        ValueError: a file with test-time views, a file of one network, or no such member.
     """
     proto = onnx.load(str(onnx_path), load_external_data=False)
     meta = {p.key: p.value for p in proto.metadata_props}
@@ -52,6 +52,8 @@ def extract_member(onnx_path: Path, member: str, out_path: Path) -> Path:
         raise ValueError(f"{Path(onnx_path).name} has test-time views: take the member from the same networks' "
                          "file without views (e.g. the balanced fer2013_cnn_ens3.onnx)")
     members = json.loads(meta.get("members", "[]"))
+    if len(members) == 1:
+        raise ValueError(f"{Path(onnx_path).name} holds one network ({members[0]}): recover it without --member")
     k = member_index(members, member)
     softmax = re.compile(rf"/member{k}_\d+/probs_\d+/Softmax:0$")
     outputs = [o for n in proto.graph.node for o in n.output if softmax.search(o)]

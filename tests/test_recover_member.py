@@ -71,4 +71,6 @@ def test_member_errors(pair, small_tree, tmp_path):
         recover_run(pair[0], tmp_path / "rec", small_tree)
     with pytest.raises(ValueError, match="has test-time views"):
         recover_run(default_model(role="accurate"), tmp_path / "rec", small_tree, member="base")
+    with pytest.raises(ValueError, match=r"holds one network \(student\): recover it without --member"):
+        recover_run(default_model(role="fast"), tmp_path / "rec", small_tree, member="0")
     assert not (tmp_path / "rec").exists()
