@@ -9,7 +9,6 @@ YAML front matter. The app finds its model with the package's resolver.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import shutil
 import sys
@@ -18,7 +17,8 @@ from pathlib import Path
 import gradio
 
 import fer_toolkit
-from fer_toolkit.models import HERE, default_model
+from fer_toolkit.fercore.cli import OneLineParser
+from fer_toolkit.models import HERE, default_model, model_path
 
 REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0"]  # YuNet runs on onnxruntime: no OpenCV
 APP = '''"""Hugging Face Space entry point."""
@@ -53,19 +53,17 @@ Model card: `fer_toolkit/models/README.md`. For research and demos only.
 """
 
 
-def stage(out: Path, model: Path | None = None) -> Path:
+def stage(out: Path, model: str | Path | None = None) -> Path:
     """Write the Space folder to ``out`` (replaced if it exists) and return it.
 
     Args:
-        model: the ONNX file to serve (default: the demo's, the shipped accurate model,
-            :func:`fer_toolkit.models.default_model`).
+        model: the ONNX file to serve, or a shipped role (``fast``, ``balanced``, ``accurate``); default: the
+            demo's, the shipped accurate model (:func:`fer_toolkit.models.default_model`).
 
     Raises:
         FileNotFoundError: ``model`` does not exist.
     """
-    model = Path(model) if model is not None else default_model(accurate=True)
-    if not model.is_file():
-        raise FileNotFoundError(f"model not found: {model}")
+    model = model_path(model, int8=False) if model is not None else default_model(accurate=True)
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -90,10 +88,20 @@ def stage(out: Path, model: Path | None = None) -> Path:
     return out
 
 
+def main(argv: list[str] | None = None) -> int:
+    """``python -m fer_toolkit.demo.space OUT [--model FILE|ROLE]``; 0, or 1 with one ``error:`` line."""
+    p = OneLineParser(prog="python -m fer_toolkit.demo.space", description="Stage a Hugging Face Space folder.")
+    p.add_argument("out", type=Path, help="folder to write (replaced if it exists)")
+    p.add_argument("--model", default=None,
+                   help="ONNX file, or a shipped role: fast, balanced, accurate (default: accurate)")
+    a = p.parse_args(argv)
+    try:
+        print(f"staged {stage(a.out, a.model)}")
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    p = argparse.ArgumentParser(prog="python -m fer_toolkit.demo.space")
-    p.add_argument("out", type=Path)
-    p.add_argument("--model", type=Path, default=None, help="ONNX file (default: the shipped model)")
-    a = p.parse_args()
-    print(f"staged {stage(a.out, a.model)}")
-    sys.exit(0)
+    sys.exit(main())

@@ -115,3 +115,12 @@ def test_a_shipped_role_names_the_model_in_the_api_demo_and_predict():
 ])
 def test_predict_model_arguments(args, text):
     assert_one_line_error(run("-m", "fer_toolkit", "predict", *args, "demo/examples/astronaut.jpg"), text)
+
+
+def test_space_staging_takes_a_role_and_a_bad_model_is_one_line(tmp_path):
+    from fer_toolkit.demo.space import stage
+
+    assert (stage(tmp_path / "space", "fast") / "fer_toolkit" / "models" / "fer2013_cnn.onnx").is_file()
+    proc = run("-m", "fer_toolkit.demo.space", str(tmp_path / "bad"), "--model", "quick")
+    assert proc.returncode == 1 and not (tmp_path / "bad").exists()
+    assert_one_line_error(proc, "model quick not found: give an ONNX file or one of fast, balanced, accurate")
