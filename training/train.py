@@ -1,11 +1,10 @@
-"""The fit loop on any Keras backend: trainer model, checkpoints, resume, progress with ETA."""
+"""The fit loop on any Keras backend: trainer model, optimizer, resume (checkpoints and progress:
+:mod:`fer_toolkit.training.checkpoints`)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import keras
 import numpy as np
 
 from fer_toolkit.training.augment import build_augmenter
+from fer_toolkit.training.checkpoints import Checkpoints, float32_copy, monitor_key, read_history
 from fer_toolkit.training.config import TrainConfig
 from fer_toolkit.training.data import Split, load_data
 from fer_toolkit.training.hardware import hardware, resolve_precision
@@ -50,72 +50,10 @@ def build_trainer(net: keras.Model, cfg: TrainConfig, input_shape: tuple[int, in
     return keras.Model(inputs, net(x), name="trainer")
 
 
-def float32_copy(net: keras.Model, kwargs: dict) -> keras.Model:
-    """The same network rebuilt with float32 layers (whatever the global policy) and ``net``'s weights."""
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32")
-    try:
-        copy = build_model(**kwargs)
-    finally:
-        keras.config.set_dtype_policy(policy)
-    copy.set_weights(net.get_weights())
-    return copy
-
-
 def targets(split: Split, num_classes: int, soft: np.ndarray | None = None) -> np.ndarray:
     """float32 one-hot labels ``(N, K)``, or ``(N, 2K)`` with teacher probabilities appended."""
     onehot = np.eye(num_classes, dtype=np.float32)[split.y]
     return onehot if soft is None else np.concatenate([onehot, soft.astype(np.float32)], axis=1)
-
-
-class _Checkpoints(keras.callbacks.Callback):
-    """Per epoch: ``last.keras`` (trainer + optimizer state) and ``state.json``; ``best.keras`` (the bare
-    network, float32, or with SWA the weight average) when ``monitor`` (val top-1) improves; one progress line
-    with the epoch's time and the ETA."""
-
-    def __init__(self, out: Path, net: keras.Model, kwargs: dict, epochs: int, seconds: float, best: float | None,
-                 swa: WeightAverage | None = None):
-        super().__init__()
-        self.out, self.net, self.kwargs, self.epochs, self.swa = out, net, kwargs, epochs, swa
-        self.seconds, self.best, self.t0, self.run_epochs, self.run_seconds = seconds, best, 0.0, 0, 0.0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.t0 = time.time()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        dt = time.time() - self.t0
-        self.seconds += dt
-        self.run_epochs, self.run_seconds = self.run_epochs + 1, self.run_seconds + dt
-        acc = float(logs.get(monitor_key(self.swa is not None), 0.0))
-        if not np.isnan(acc) and (self.best is None or acc > self.best):
-            self.best = acc
-            best = self.swa.averaged if self.swa is not None else float32_copy(self.net, self.kwargs)
-            best.save(self.out / "best.tmp.keras")
-            (self.out / "best.tmp.keras").replace(self.out / "best.keras")
-        self.model.save(self.out / "last.tmp.keras")
-        (self.out / "last.tmp.keras").replace(self.out / "last.keras")
-        state = {"epochs_done": epoch + 1, "train_seconds": round(self.seconds, 1)}
-        (self.out / "state.json").write_text(json.dumps(state))
-        eta = (self.epochs - epoch - 1) * self.run_seconds / self.run_epochs
-        swa = f"  SWA val top-1 {acc:.4f}" if self.swa is not None else ""
-        print(f"epoch {epoch + 1}/{self.epochs}  {dt:.1f} s  ETA {eta / 60:.1f} min  "
-              f"loss {logs.get('loss', float('nan')):.4f}  top-1 {logs.get('accuracy', float('nan')):.4f}  "
-              f"val loss {logs.get('val_loss', float('nan')):.4f}  val top-1 {logs.get('val_accuracy', 0.0):.4f}"
-              f"{swa}  (best {self.best if self.best is not None else float('nan'):.4f})", flush=True)
-
-
-def monitor_key(swa: bool) -> str:
-    """The log that selects ``best.keras``: the SWA average's val top-1 with SWA, else the network's."""
-    return "swa_val_accuracy" if swa else "val_accuracy"
-
-
-def _history(out: Path) -> list[dict]:
-    path = out / "history.csv"
-    if not path.exists():
-        return []
-    with path.open() as f:
-        return list(csv.DictReader(f))
 
 
 def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
@@ -213,7 +151,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         net = trainer.get_layer("fer_cnn")
         state = json.loads((out / "state.json").read_text())
         initial_epoch, seconds = state["epochs_done"], state.get("train_seconds", 0.0)
-        history = _history(out)[:initial_epoch]
+        history = read_history(out)[:initial_epoch]
         log.info("resuming %s at epoch %d of %d", out, initial_epoch + 1, cfg.epochs)
     else:
         out.mkdir(parents=True, exist_ok=True)
@@ -243,7 +181,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         *([swa] if swa is not None else []),  # first: it adds swa_val_accuracy to the epoch's logs
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=resume),
         keras.callbacks.EarlyStopping(monitor=key, mode="max", patience=cfg.patience),
-        _Checkpoints(out, net, kwargs, cfg.epochs, seconds, best_so_far, swa),
+        Checkpoints(out, net, kwargs, cfg.epochs, seconds, best_so_far, swa),
     ]
     if cfg.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=4, min_lr=1e-6))
@@ -255,7 +193,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         validation_batch_size=256, epochs=cfg.epochs, initial_epoch=initial_epoch, callbacks=callbacks,
         verbose=0, shuffle=True,
     )
-    hist = _history(out)
+    hist = read_history(out)
     best = max(range(len(hist)), key=lambda i: np.nan_to_num(float(hist[i][key]), nan=-1.0))
     seconds = json.loads((out / "state.json").read_text())["train_seconds"]
     summary = {
