@@ -15,7 +15,7 @@ from pathlib import Path
 from fer_toolkit.fercore.analyze import FACE_MODES, FaceResult
 from fer_toolkit.fercore.cli import OneLineParser, unit_interval
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
-from fer_toolkit.models import NAMES
+from fer_toolkit.models import NAMES, is_role
 
 
 def parser(prog: str = "fer-toolkit predict") -> argparse.ArgumentParser:
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None, prog: str = "fer-toolkit predict") -> in
     args = p.parse_args(argv)
     if args.model is not None and args.fast:
         p.error("--model excludes --fast")
-    if args.int8 and args.model is not None and (args.model not in NAMES or Path(args.model).is_file()):
+    if args.int8 and args.model is not None and not is_role(args.model):
         p.error(f"--int8 picks a shipped model's INT8 twin, not a file's: give --model {'|'.join(NAMES)}, "
                 "or the .int8.onnx file")
     from fer_toolkit.api import load_model

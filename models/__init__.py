@@ -35,6 +35,11 @@ def default_model(int8: bool = False, accurate: bool = False, role: str | None =
     return path
 
 
+def is_role(spec: str | Path | None) -> bool:
+    """True where ``spec`` names a shipped role of :data:`NAMES` and no existing file of that name shadows it."""
+    return spec is not None and str(spec) in NAMES and not Path(spec).is_file()
+
+
 def model_path(spec: str | Path, int8: bool = True, must_exist: bool = True) -> Path:
     """``spec`` as a model file: a role of :data:`NAMES` (``fast``, ``balanced``, ``accurate``) that is not also
     an existing file names that shipped file, its static INT8 twin with ``int8=True`` (the workers' choice: as
@@ -43,7 +48,7 @@ def model_path(spec: str | Path, int8: bool = True, must_exist: bool = True) -> 
     Raises:
         FileNotFoundError: with ``must_exist``, a path that is not a file (one line, naming the roles).
     """
-    if str(spec) in NAMES and not Path(spec).is_file():
+    if is_role(spec):
         return default_model(int8=int8, role=str(spec))
     if must_exist and not Path(spec).is_file():
         raise FileNotFoundError(f"model {spec} not found: give an ONNX file or one of {', '.join(NAMES)}")
