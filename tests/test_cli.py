@@ -85,6 +85,8 @@ def test_corrupt_image_is_a_warning_naming_the_file(fer, tmp_path):
     (["bench.demo_latency", "-n", "x"], "-n: not an integer: 'x'"),
     (["bench.alignment", "--model", "none.onnx"], "--model: file not found"),
     (["bench.shipped", "--npz", "none.npz"], "--npz: file not found: none.npz"),
+    (["bench.profile", "none.onnx"], "argument models: file not found: none.onnx"),
+    (["bench.profile", "models/fer2013_cnn.onnx", "--calls", "0"], "--calls: must be >= 1, got 0"),
     (["bench.soak", "--model", "none.onnx"], "--model: file not found"),
     (["bench.soak", "--redis-down", "nan"], "--redis-down: must be > 0, got nan"),
 ])
@@ -124,3 +126,14 @@ def test_space_staging_takes_a_role_and_a_bad_model_is_one_line(tmp_path):
     proc = run("-m", "fer_toolkit.demo.space", str(tmp_path / "bad"), "--model", "quick")
     assert proc.returncode == 1 and not (tmp_path / "bad").exists()
     assert_one_line_error(proc, "model quick not found: give an ONNX file or one of fast, balanced, accurate")
+
+
+def test_profile_of_a_shipped_file_names_its_quantized_convolutions():
+    proc = run("-m", "bench.profile", "models/fer2013_cnn.int8.onnx", "--batch", "8", "--calls", "2", "--top", "3")
+    assert proc.returncode == 0, proc.stderr
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| ") and line.endswith("% |")]
+    ops = {r.split("|")[1].strip(): float(r.split("|")[2].strip(" %")) for r in rows[:-3]}
+    assert "QLinearConv" in ops and ops["QLinearConv"] > 50, proc.stdout
+    assert 98.5 <= sum(ops.values()) <= 100.5, proc.stdout  # shares rounded to 0.1%, those under 0.1% left out
+    assert len(rows[-3:]) == 3 and all("conv" in r or "pool" in r.lower() for r in rows[-3:]), proc.stdout
+    assert "ms per call" in proc.stdout and not list(ROOT.glob("onnxruntime_profile_*.json"))
