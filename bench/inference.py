@@ -39,10 +39,10 @@ def keras_model(keras_path: Path, run_config: Path):
         return None, f"skipped: neither {keras_path} nor {run_config} exists"
     import json
 
-    from fer_toolkit.export.onnx_export import build_kwargs
+    from fer_toolkit.export.assemble import network_kwargs
     from fer_toolkit.training.model import build_model
 
-    model = build_model(**build_kwargs(json.loads(run_config.read_text())))
+    model = build_model(**network_kwargs(json.loads(run_config.read_text())))
     return model, (f"{keras_path} is absent (it is not shipped), so the Keras rows time the same architecture built "
                    f"from `{run_config.name}` with untrained weights (same layers, same FLOPs)")
 

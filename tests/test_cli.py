@@ -137,3 +137,18 @@ def test_profile_of_a_shipped_file_names_its_quantized_convolutions():
     assert 98.5 <= sum(ops.values()) <= 100.5, proc.stdout  # shares rounded to 0.1%, those under 0.1% left out
     assert len(rows[-3:]) == 3 and all("conv" in r or "pool" in r.lower() for r in rows[-3:]), proc.stdout
     assert "ms per call" in proc.stdout and not list(ROOT.glob("onnxruntime_profile_*.json"))
+
+
+def test_bench_times_the_shipped_architecture_when_no_keras_run_exists(tmp_path):
+    """``make bench`` on a fresh clone (no ``runs/``): the Keras rows build the network of ``training_config.json``."""
+    import numpy as np
+
+    from bench.inference import keras_model
+
+    model, note = keras_model(tmp_path / "best.keras", ROOT / "models" / "training_config.json")
+    assert "untrained weights" in note
+    assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
+    probs = np.asarray(model(np.zeros((2, 48, 48, 1), np.float32)))
+    np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-5)
+    missing, why = keras_model(tmp_path / "best.keras", tmp_path / "training_config.json")
+    assert missing is None and why.startswith("skipped")
