@@ -99,7 +99,7 @@ def photo_folder(folder: Path, n: int, seed: int = 0) -> Path:
 def photo_scoring(model: Path, tmp: Path, n: int = 300) -> list[tuple[str, float, str]]:
     """``(path, images/s, rows by status)`` for ``fer-toolkit score`` (in-process, one thread per core)."""
     from bench.haar import HaarDetector
-    from fer_toolkit.worker import jobs
+    from fer_toolkit.worker import local
 
     folder = photo_folder(tmp / "photos", n)
     runs = [("Haar cascade, `--faces all` (the old path)", "all", HaarDetector(), True),
@@ -108,7 +108,7 @@ def photo_scoring(model: Path, tmp: Path, n: int = 300) -> list[tuple[str, float
     out = []
     for name, faces, det, align in runs:
         t0 = time.perf_counter()
-        s = jobs.score_local(folder, tmp / f"photos-{len(out)}.csv", faces=faces, model=model, progress=False,
+        s = local.score_local(folder, tmp / f"photos-{len(out)}.csv", faces=faces, model=model, progress=False,
                              align=align, detector=det)
         out.append((name, s["files"] / (time.perf_counter() - t0), str(s["status"])))
     return out

@@ -40,7 +40,7 @@ def run(folder: Path, models: dict[str, Path], tmp: Path, concurrencies=(1, 2)) 
 
 
 def _score(folder: Path, name: str, model: Path, tmp: Path, concurrencies) -> list[dict]:
-    from fer_toolkit.worker import jobs
+    from fer_toolkit.worker import jobs, local
     from tests.worker_harness import CeleryWorker
 
     cores = os.cpu_count() or 1
@@ -48,7 +48,7 @@ def _score(folder: Path, name: str, model: Path, tmp: Path, concurrencies) -> li
     for threads, mode in ((0, f"in-process (make score), {cores} threads x 1 ORT thread"),
                           (1, f"in-process, 1 chunk at a time x {cores} ORT threads")):
         t0 = time.perf_counter()
-        s = jobs.score_local(folder, tmp / f"local-{name}-{threads}.csv", model=model, threads=threads,
+        s = local.score_local(folder, tmp / f"local-{name}-{threads}.csv", model=model, threads=threads,
                              progress=False)
         wall = time.perf_counter() - t0
         rows.append({"model": name, "mode": mode, "images_per_second": s["files"] / wall, "seconds": wall,

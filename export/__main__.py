@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from fer_toolkit.export.onnx_export import export_run, requantize
+    from fer_toolkit.export.int8 import requantize
+    from fer_toolkit.export.onnx_export import export_run
 
     if args.from_onnx is not None:
         if not args.runs or len(args.runs) != 1 or args.data is None:

@@ -12,7 +12,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from fer_toolkit.export.onnx_export import report_path
+from fer_toolkit.export.metadata import report_path
 from fer_toolkit.training.evaluate import format_report
 from fer_toolkit.training.views import member_views, report_crops
 

@@ -41,7 +41,7 @@ from onnxruntime.quantization import (
 )
 
 from fer_toolkit.export.graph import fold_input_scale
-from fer_toolkit.export.onnx_export import set_metadata
+from fer_toolkit.export.metadata import set_metadata
 
 CALIBRATION_BATCH = 32  # images per calibration batch; each batch contributes one min and one max per tensor
 

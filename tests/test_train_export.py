@@ -43,7 +43,7 @@ def test_resume_continues_from_last_epoch(tiny_run, tmp_path):
 
 
 def test_export_parity_and_metadata_round_trip(tiny_onnx, tiny_run, small_tree):
-    from fer_toolkit.export.onnx_export import report_path
+    from fer_toolkit.export.metadata import report_path
 
     proto = onnx.load(tiny_onnx)
     onnx.checker.check_model(proto)
@@ -132,7 +132,7 @@ def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tmp_path):
     import subprocess
     import sys
 
-    from fer_toolkit.export.onnx_export import report_path
+    from fer_toolkit.export.metadata import report_path
     from tests.conftest import ROOT
 
     fp32 = tmp_path / tiny_onnx.name
@@ -151,7 +151,7 @@ def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tmp_path):
 
 def test_model_card_is_named_after_its_model_and_reports_both_files(tiny_onnx, tmp_path):
     from fer_toolkit.export.card import write_card
-    from fer_toolkit.export.onnx_export import report_path
+    from fer_toolkit.export.metadata import report_path
 
     fp32 = tmp_path / "m.onnx"
     shutil.copyfile(tiny_onnx, fp32)

@@ -287,7 +287,7 @@ def test_redis_down_while_the_report_is_assembled(env, fer, tmp_path, monkeypatc
     """finalize streams the parts while Redis is down for 5 s, then records the job done: the exact report."""
     import threading
 
-    from fer_toolkit.worker import finalizer, jobs, parts, settings, store, sweeper
+    from fer_toolkit.worker import finalizer, jobs, local, parts, settings, store, sweeper
 
     server = RedisServer(tmp_path / "redis").start()  # no worker on this one: the test runs the chunks itself
     try:
@@ -345,9 +345,9 @@ def test_redis_down_while_the_report_is_assembled(env, fer, tmp_path, monkeypatc
         assert downtime and downtime[0] >= 5
         assert store.get(job)["state"] == "done" and job not in store.active_jobs()
         assert not parts.job_dir(out, job).exists()
-        local = env["base"] / "out" / "assemble_local.csv"
-        jobs.score_local(folder, local, chunk_size=32, threads=2, progress=False)
-        assert read_report(out) == read_report(local)
+        in_process = env["base"] / "out" / "assemble_local.csv"
+        local.score_local(folder, in_process, chunk_size=32, threads=2, progress=False)
+        assert read_report(out) == read_report(in_process)
     finally:
         server.kill()
 
@@ -453,7 +453,7 @@ def test_unknown_job_and_bad_option(env):
 
 def test_json_only_and_no_tensorflow():
     code = ("import sys, fer_toolkit.worker.app, fer_toolkit.worker.tasks, fer_toolkit.worker.jobs\n"
-            "import fer_toolkit.worker.scoring\n"
+            "import fer_toolkit.worker.scoring, fer_toolkit.worker.local\n"
             "c = fer_toolkit.worker.app.app.conf\n"
             "assert c.accept_content == ['json'] and c.task_serializer == 'json' and c.result_serializer == 'json'\n"
             "assert c.result_accept_content == ['json'] and c.task_acks_late and c.worker_prefetch_multiplier == 1\n"

@@ -46,12 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from redis.exceptions import RedisError
 
-    from fer_toolkit.worker import jobs
+    from fer_toolkit.worker import jobs, local
     from fer_toolkit.worker.settings import PathNotAllowed
 
     try:
         if args.cmd == "score":
-            s = jobs.score_local(args.dir, args.out, args.recursive, args.faces, args.chunk_size, args.model,
+            s = local.score_local(args.dir, args.out, args.recursive, args.faces, args.chunk_size, args.model,
                                  args.max_pixels, args.threads, align=args.align, face_threshold=args.face_threshold)
             print(f"wrote {args.out}: {s['files']} files, {s['status']}, {s['images_per_second']} images/s")
         elif args.cmd == "submit":
