@@ -30,7 +30,8 @@ BASE40_ARGS ?= --crop 40 --epochs 60 --batch-size 64 --optimizer sgd --lr 0.01 -
 	--erasing 0.25 --seed 11 --patience 60 --precision auto
 # A second lineage, independent of base: the same arguments with another seed (the last --seed wins), and SWA from it.
 BASE2_ARGS ?= $(BASE_ARGS) --seed 1
-# Optional third lineage, trained where ACCURATE_RUNS names it (e.g. base3_swa): not yet part of a shipped file.
+# Optional third lineage, trained where ACCURATE_RUNS names it (e.g. base3_swa). Not shipped: on PublicTest it did not
+# beat the shipped triple (models/README.md, 2026-11-30).
 BASE3_ARGS ?= $(BASE_ARGS) --seed 2
 STUDENT_ARGS ?= --epochs 7 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 5 --precision auto \
 	--kd-alpha 0.5 --kd-temperature 2
