@@ -421,15 +421,30 @@ def test_flower_sees_workers_and_a_jobs_tasks(env, fer):
 
 
 def test_cancel(env, fer):
+    """A cancelled job's queued chunks are skipped and no report is written. The worker is paused (SIGSTOP to its
+    process group) from submit to cancel, so the cancel lands before any chunk runs whatever the machine's load
+    (unpaused, a busy machine let the job finish first)."""
+    from fer_toolkit.worker import parts, store
+
     folder = env["base"] / "in" / "cancel"
     write_faces(folder, fer["x_test"][:240], size=480, fmt="jpg")
     out = env["base"] / "out" / "cancel.csv"
-    job = cli(env, "submit", str(folder), "--out", str(out), "--faces", "all", "--chunk-size", "12").stdout.strip()
-    assert cli(env, "cancel", job).returncode == 0
+    group = env["worker"].proc.pid
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        job = submit(env, str(folder), "--out", str(out), "--faces", "all", "--chunk-size", "12")
+        assert cli(env, "cancel", job).returncode == 0
+    finally:
+        os.killpg(group, signal.SIGCONT)
     waited = cli(env, "wait", job, timeout=120)
     assert waited.returncode == 1 and "cancelled" in waited.stderr
+    broker = store.client(env["redis"].url)
+    deadline = time.time() + 120
+    while broker.llen("celery") and time.time() < deadline:  # the worker takes (and skips) the 20 chunks
+        time.sleep(0.5)
+    assert broker.llen("celery") == 0
     time.sleep(3)
-    assert not out.exists()
+    assert not out.exists() and not parts.job_dir(out, job).exists()
 
 
 def test_paths_outside_roots_are_refused(env, tmp_path):
