@@ -36,6 +36,13 @@ def _views_text(report: dict, size: tuple[int, int]) -> str:
     return "; ".join(parts)
 
 
+def _recipe_known(cfg: dict) -> bool:
+    """False for a network recovered from an export without its training options (``recovered_from["recipe"]``
+    None, :func:`fer_toolkit.export.recover.recover_run`): its ``train`` entries are defaults, not its recipe."""
+    rec = cfg.get("recovered_from") or {}
+    return not rec or (rec.get("member") is None and rec.get("recipe", "") is not None)
+
+
 def _member_rows(report: dict) -> str:
     rows = ["| member run | widths | parameters | input | epochs | s/epoch | best epoch (PublicTest top-1) | trained on |",
             "| --- | --- | ---: | --- | ---: | ---: | --- | --- |"]
@@ -46,7 +53,7 @@ def _member_rows(report: dict) -> str:
         kd = f", distilled from `{Path(t['soft_labels']).name}`" if t.get("soft_labels") else ""
         rows.append(
             f"| `{run.name}` | {','.join(map(str, t['widths']))} | {summ.get('parameters', 0):,} | "
-            f"{'x'.join(map(str, net.get('input_shape', t['input_size'])[:2]))} | {summ.get('epochs_run', t['epochs'])} | "
+            f"{'x'.join(map(str, net.get('input_shape', t['input_size'])[:2]))} | {summ.get('epochs_run', t['epochs'] if _recipe_known(cfg) else 'n/a')} | "
             f"{summ.get('seconds_per_epoch', 'n/a')} | {summ.get('best_epoch', 'n/a')} "
             f"({summ.get('best_val_accuracy', float('nan')):.4f}) | {cfg.get('hardware', 'n/a')}{kd} |")
     return "\n".join(rows)
@@ -60,6 +67,10 @@ def _recipe(report: dict) -> str:
         if rec.get("member") is not None:  # recovered from an ensemble: its recipe is not in the file
             lines.append(f"- `{run.name}`: member `{rec['member']}` of `{rec['file']}`, recovered exactly "
                          "(`fer-toolkit export --from-onnx ... --member`); its training recipe is in that file's card")
+            continue
+        if not _recipe_known(cfg):
+            lines.append(f"- `{run.name}`: recovered exactly from `{rec['file']}` (`fer-toolkit export --from-onnx`); "
+                         "that file does not carry its training recipe: see the card it was shipped with")
             continue
         extra = (f"; knowledge distillation (alpha {t['kd_alpha']}, T {t['kd_temperature']}) from `{t['soft_labels']}`"
               if t.get("soft_labels") else "")

@@ -74,13 +74,24 @@ def set_batchnorm_statistics(net, x: np.ndarray, batch: int = 256) -> None:
                         mu.astype(np.float32), var.astype(np.float32)])
 
 
+def _beside(folder: Path, member: str | None) -> tuple[dict, dict | None]:
+    """The training options and summary saved beside a single network's export (``{"train": {}}``, None if absent)."""
+    config, summary = folder / "training_config.json", folder / "train_summary.json"
+    if member is not None or not config.exists() or not summary.exists():
+        return {"train": {}}, None
+    return json.loads(config.read_text()), json.loads(summary.read_text())
+
+
 def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stats_images: int = 8192,
                 member: str | None = None) -> Path:
     """Write a run folder ``out`` (``best.keras``, ``config.json``, ``train_summary.json``) that
     :func:`fer_toolkit.export.onnx_export.export_run` can export again.
 
     The training options and summary come from ``training_config.json`` / ``train_summary.json`` beside
-    ``onnx_path`` where present (the shipped model has them), with ``data`` as the run's data.
+    ``onnx_path`` only where they describe this network: the summary's best PublicTest top-1 is the recovered
+    network's own, to one image (``models/`` holds v2 base's beside the student, which must not inherit them).
+    Otherwise ``config.json`` records the architecture only, ``recovered_from["recipe"]`` is None, and the card
+    of a new export says the recipe is not known (:mod:`fer_toolkit.export.card`).
 
     Args:
         onnx_path: an export of one member without test-time views, with or without a crop (its temperature,
@@ -127,8 +138,7 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     widths = tuple(int(weights[f"block{b}_conv1"][0].shape[-1]) for b in range(1, n_blocks + 1))
     config = predictor.config
     beside = onnx_path.parent  # the files beside a single network's export; a member's recipe is in its ensemble's card
-    saved = json.loads((beside / "training_config.json").read_text()) \
-        if member is None and (beside / "training_config.json").exists() else {"train": {}}
+    saved, summary = _beside(beside, member)
     fields = set(TrainConfig.__dataclass_fields__)
     train = TrainConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in saved["train"].items()
                            if k in fields})
@@ -160,6 +170,11 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     agree, diff = float((ref.argmax(1) == got.argmax(1)).mean()), float(np.abs(ref - got).max())
     if agree < 1.0 or diff > atol:
         raise RuntimeError(f"recovery failed: top-1 agreement {agree:.4%}, max |dp| {diff:.1e} on {len(val)} images")
+    top1 = float((got.argmax(1) == val.y).mean())
+    if summary is None or abs(summary.get("best_val_accuracy", -1.0) - top1) > 0.5 / len(val):
+        if saved["train"]:  # another network's files: keep the architecture, not their options
+            train = TrainConfig(data=str(data), out=str(out), crop=crop, widths=widths, head_units=train.head_units)
+        saved, summary = {"train": {}}, None
     out.mkdir(parents=True, exist_ok=True)
     net.save(out / "best.keras")
     counts = {k: len(v) for k, v in splits.items()}
@@ -168,9 +183,9 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
         {"train": asdict(train), "data_config": data_config.to_json(), "counts": counts, "network": network,
          "keras": keras.__version__, "hardware": saved.get("hardware", "n/a"),
          "recovered_from": {"file": onnx_path.name, "member": member, "temperature_dropped": temperature,
+                            "recipe": "training_config.json beside the file" if saved["train"] else None,
                             "val_top1_agreement": agree, "val_max_abs_diff": diff}},
         indent=2))
-    summary = beside / "train_summary.json"
-    if member is None and summary.exists():
-        (out / "train_summary.json").write_text(summary.read_text())
+    if summary is not None:
+        (out / "train_summary.json").write_text(json.dumps(summary, indent=2))
     return out / "best.keras"

@@ -186,6 +186,35 @@ def test_recover_run_from_an_export_then_export_it_with_flip(tiny_onnx, tiny_run
     assert np.abs(p.predict(x[..., None]) - p.predict(x[:, :, ::-1, None])).max() <= 1e-5  # the mean over the mirror
 
 
+def test_recover_takes_the_recipe_beside_a_file_only_where_it_is_that_networks(tiny_onnx, tiny_run, small_tree,
+                                                                                tmp_path):
+    """The training options and summary saved beside an export describe the recovered run only where the summary's
+    PublicTest top-1 is the network's own: ``models/`` keeps v2 base's beside the student, which must not inherit
+    them. Otherwise the run records its architecture only, and the card of a new export says the recipe is unknown."""
+    from fer_toolkit.export.card import write_card
+    from fer_toolkit.export.onnx_export import export_run
+    from fer_toolkit.export.recover import recover_run
+
+    cfg = json.loads((tiny_run / "config.json").read_text())
+    summary = json.loads((tiny_run / "train_summary.json").read_text())
+    for name, best in (("own", summary["best_val_accuracy"]), ("other", summary["best_val_accuracy"] - 0.05)):
+        (tmp_path / name).mkdir()
+        shutil.copyfile(tiny_onnx, tmp_path / name / "m.onnx")
+        (tmp_path / name / "training_config.json").write_text(json.dumps(cfg))
+        (tmp_path / name / "train_summary.json").write_text(json.dumps({**summary, "best_val_accuracy": best}))
+        recover_run(tmp_path / name / "m.onnx", tmp_path / f"rec_{name}", small_tree)
+    own = json.loads((tmp_path / "rec_own" / "config.json").read_text())
+    assert own["recovered_from"]["recipe"] and (own["train"]["epochs"], own["train"]["lr"]) == (10, 1e-3)
+    assert json.loads((tmp_path / "rec_own" / "train_summary.json").read_text()) == summary
+    other = json.loads((tmp_path / "rec_other" / "config.json").read_text())
+    assert other["recovered_from"]["recipe"] is None and not (tmp_path / "rec_other" / "train_summary.json").exists()
+    assert other["network"]["widths"] == [16, 32, 64] and other["hardware"] == "n/a"
+    export_run(tmp_path / "rec_other", tmp_path / "again.onnx", int8=False, evaluate_test=False)
+    card = write_card(tmp_path / "again.onnx").read_text()
+    assert "- `rec_other`: recovered exactly from `m.onnx` (`fer-toolkit export --from-onnx`); that file does not " \
+           "carry its training recipe" in card and "epochs of" not in card
+
+
 def test_recover_refuses_a_tta_export(tmp_path, small_tree):
     from fer_toolkit.export.recover import recover_run
     from fer_toolkit.models import default_model
