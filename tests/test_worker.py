@@ -251,7 +251,8 @@ def test_sigkill_worker_and_restart_redis_in_one_job(env, fer):
 
 def test_redis_down_while_one_chunk_runs_and_a_slot_waits(fer, tmp_path):
     """Redis killed while one chunk runs and the worker's other pool slot waits for a message: the worker
-    lives on and the job completes.
+    lives on and the job completes. The pool's processes are paused (SIGSTOP) from the chunk's receipt until Redis
+    is back, so the outage always falls inside the chunk.
 
     With celery 5.7.0 the worker died here ("Unrecoverable error: AttributeError: 'NoneType' object has no
     attribute 'hostname'"): after a lost connection its consumer closes the channel a second time, after
@@ -268,9 +269,17 @@ def test_redis_down_while_one_chunk_runs_and_a_slot_waits(fer, tmp_path):
         job = submit({"env": e}, str(tmp_path / "in" / "one"), "--out", str(out), "--faces", "largest",
                      "--chunk-size", str(len(names)))  # one chunk of several seconds; the other slot stays idle
         wait_for_log(log, "fer.score_chunk[", "received")
-        server.kill()
-        time.sleep(3)
-        server.start()
+        pool = [int(p) for p in Path(f"/proc/{worker.proc.pid}/task/{worker.proc.pid}/children").read_text().split()]
+        for pid in pool:  # paused through the outage: the chunk cannot end before it, however loaded the machine
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            server.kill()
+            wait_for_log(log, "Connection to broker lost", timeout=60)
+            time.sleep(2)
+            server.start()
+        finally:
+            for pid in pool:
+                os.kill(pid, signal.SIGCONT)
         waited = cli({"env": e}, "wait", job, timeout=120)
         text = log.read_text(errors="replace")
         assert waited.returncode == 0, waited.stderr[-500:] + text[-3000:]
