@@ -252,3 +252,16 @@ def test_a_recovered_network_trains_on_from_where_it_was(tiny_onnx, tiny_run, sm
     with pytest.raises(FileNotFoundError):
         saved_network(tmp_path / "missing.keras")
     assert isinstance(other, keras.Model)
+
+
+def test_ensemble_table_matches_the_exported_graph(tiny_onnx, tiny_run, small_tree):
+    """``training.ensembles``: a run's one-pass top-1 is its export's PublicTest top-1; every combination is listed."""
+    from fer_toolkit.export.metadata import report_path
+    from fer_toolkit.training.ensembles import ensemble_table, member_probs
+
+    val = load_split(small_tree / "val", Predictor(tiny_onnx).config)
+    p = member_probs(tiny_run, val.x.astype(np.float32))
+    rows = ensemble_table({"a": p, "b": (p[1], p[0])}, val.y)
+    assert sorted(r[0] for r in rows) == ["a", "a + b", "b"]
+    one = dict((r[0], r[1]) for r in rows)["a"]
+    assert abs(one - json.loads(report_path(tiny_onnx).read_text())["val"]["top1_accuracy"]) < 1e-9
