@@ -37,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
                    help="first recover the Keras run of a plain export FILE into --run (fer_toolkit.export.recover), "
                         "e.g. to add --tta or calibration to a model whose run is gone; needs --data")
     p.add_argument("--member", metavar="NAME",
-                   help="with --from-onnx of an ensemble without views: the member to recover (its name in the "
+                   help="with --from-onnx of an ensemble: the member to recover (its name in the "
                         "file's members metadata, e.g. base2_swa, or its index)")
     p.add_argument("--recover-only", action="store_true",
                    help="with --from-onnx: write the recovered run and stop (e.g. to train it further with "

@@ -43,6 +43,13 @@ def _recipe_known(cfg: dict) -> bool:
     return not rec or (rec.get("member") is None and rec.get("recipe", "") is not None)
 
 
+def _parameters(run: Path) -> int:
+    """The parameter count of ``run/best.keras``, for a run without a training summary (a recovered network)."""
+    import keras
+
+    return int(keras.saving.load_model(run / "best.keras", compile=False).count_params())
+
+
 def _member_rows(report: dict) -> str:
     rows = ["| member run | widths | parameters | input | epochs | s/epoch | best epoch (PublicTest top-1) | trained on |",
             "| --- | --- | ---: | --- | ---: | ---: | --- | --- |"]
@@ -51,12 +58,19 @@ def _member_rows(report: dict) -> str:
         summ = json.loads((run / "train_summary.json").read_text()) if (run / "train_summary.json").exists() else {}
         t, net = cfg["train"], cfg.get("network", {})
         kd = f", distilled from `{Path(t['soft_labels']).name}`" if t.get("soft_labels") else ""
+        best = (f"{summ['best_epoch']} ({summ['best_val_accuracy']:.4f})" if "best_epoch" in summ else "n/a")
         rows.append(
-            f"| `{run.name}` | {','.join(map(str, t['widths']))} | {summ.get('parameters', 0):,} | "
+            f"| `{run.name}` | {','.join(map(str, t['widths']))} | {summ.get('parameters') or _parameters(run):,} | "
             f"{'x'.join(map(str, net.get('input_shape', t['input_size'])[:2]))} | {summ.get('epochs_run', t['epochs'] if _recipe_known(cfg) else 'n/a')} | "
-            f"{summ.get('seconds_per_epoch', 'n/a')} | {summ.get('best_epoch', 'n/a')} "
-            f"({summ.get('best_val_accuracy', float('nan')):.4f}) | {cfg.get('hardware', 'n/a')}{kd} |")
+            f"{summ.get('seconds_per_epoch', 'n/a')} | {best} | {cfg.get('hardware', 'n/a')}{kd} |")
     return "\n".join(rows)
+
+
+def _which(rec: dict) -> str:
+    """Which version of a file a network was recovered from: `` (model version V, sha256 0123abcd...)``, or ''."""
+    parts = ([f"model version {rec['model_version']}"] if rec.get("model_version") else []) + (
+        [f"sha256 `{rec['sha256'][:12]}`"] if rec.get("sha256") else [])
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _recipe(report: dict) -> str:
@@ -65,12 +79,13 @@ def _recipe(report: dict) -> str:
         cfg = json.loads((run / "config.json").read_text())
         t, rec = cfg["train"], cfg.get("recovered_from") or {}
         if rec.get("member") is not None:  # recovered from an ensemble: its recipe is not in the file
-            lines.append(f"- `{run.name}`: member `{rec['member']}` of `{rec['file']}`, recovered exactly "
-                         "(`fer-toolkit export --from-onnx ... --member`); its training recipe is in that file's card")
+            lines.append(f"- `{run.name}`: member `{rec['member']}` of `{rec['file']}`{_which(rec)}, recovered "
+                         "exactly (`fer-toolkit export --from-onnx ... --member`); its training recipe is in the card "
+                         "shipped with that file")
             continue
         if not _recipe_known(cfg):
-            lines.append(f"- `{run.name}`: recovered exactly from `{rec['file']}` (`fer-toolkit export --from-onnx`); "
-                         "that file does not carry its training recipe: see the card it was shipped with")
+            lines.append(f"- `{run.name}`: recovered exactly from `{rec['file']}`{_which(rec)} (`fer-toolkit export "
+                         "--from-onnx`); that file does not carry its training recipe (the card or README shipped beside it does)")
             continue
         extra = (f"; knowledge distillation (alpha {t['kd_alpha']}, T {t['kd_temperature']}) from `{t['soft_labels']}`"
               if t.get("soft_labels") else "")

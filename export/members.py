@@ -2,7 +2,11 @@
 
 An ensemble export folds its members into one graph: each member's softmax (``.../member<k>_1/probs_1/Softmax``)
 feeds the mean, then the temperature. The member's own subgraph, from the shared input to its softmax, is a
-complete single-network export, which ``onnx.utils.extract_model`` writes as a file of its own.
+complete single-network export, which ``onnx.utils.extract_model`` writes as a file of its own. In a file with
+test-time views (flip, ten crops) each member is called once per view, and the first call (the lowest call
+number in the name) sees the first view, the centre crop without mirroring
+(:func:`fer_toolkit.training.inference.build_inference_model`): that call's subgraph is the member's one-pass
+export.
 """
 
 from __future__ import annotations
@@ -37,36 +41,38 @@ def extract_member(onnx_path: Path, member: str, out_path: Path) -> Path:
     ensemble's).
 
     Args:
-        onnx_path: an ensemble exported by fer-toolkit without test-time views (``tta`` none).
+        onnx_path: an ensemble exported by fer-toolkit, with or without test-time views.
         member: the member's name in the ``members`` metadata (e.g. ``base2_swa``) or its index.
 
     Returns:
         ``out_path``.
 
     Raises:
-        ValueError: a file with test-time views, a file of one network, or no such member.
+        ValueError: a file of one network, no such member, or not a fer-toolkit ensemble.
     """
     proto = onnx.load(str(onnx_path), load_external_data=False)
     meta = {p.key: p.value for p in proto.metadata_props}
-    if meta.get("tta", "none") != "none":
-        raise ValueError(f"{Path(onnx_path).name} has test-time views: take the member from the same networks' "
-                         "file without views (e.g. the balanced fer2013_cnn_ens3.onnx)")
     members = json.loads(meta.get("members", "[]"))
     if len(members) == 1:
         raise ValueError(f"{Path(onnx_path).name} holds one network ({members[0]}): recover it without --member")
     k = member_index(members, member)
-    softmax = re.compile(rf"/member{k}_\d+/probs_\d+/Softmax:0$")
-    outputs = [o for n in proto.graph.node for o in n.output if softmax.search(o)]
-    if len(outputs) != 1:
+    softmax = re.compile(rf"/member{k}_(\d+)/probs_\d+/Softmax:0$")
+    calls = sorted((int(m.group(1)), o) for n in proto.graph.node for o in n.output if (m := softmax.search(o)))
+    views = meta.get("tta", "none") != "none"
+    if not calls or (len(calls) > 1 and not views):
         raise ValueError(f"{Path(onnx_path).name} is not an ensemble exported by fer-toolkit "
-                         f"(found {len(outputs)} softmax outputs for member {k})")
+                         f"(found {len(calls)} softmax outputs for member {k})")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.utils.extract_model(str(onnx_path), str(out_path), [proto.graph.input[0].name], outputs)
+    onnx.utils.extract_model(str(onnx_path), str(out_path), [proto.graph.input[0].name], [calls[0][1]])
     single = onnx.load(str(out_path))
+    if any(n.op_type == "ReverseSequence" for n in single.graph.node):  # a mirrored view, not the first
+        out_path.unlink()
+        raise ValueError(f"{Path(onnx_path).name}: the first call of member {k} sees a mirrored view; "
+                         "take the member from the same networks' file without views")
     crops = json.loads(meta.get("crop", "0") or "0")  # one crop for all members, or a list (export.crop_metadata)
     keep = {key: value for key, value in meta.items() if not key.startswith(("test_", "val_"))}
-    keep.update(members=json.dumps([members[k]]), temperature="1.0",
+    keep.update(members=json.dumps([members[k]]), temperature="1.0", tta="none",
                 crop=str(crops[k] if isinstance(crops, list) else crops),
                 extracted_from=f"{Path(onnx_path).name} member {k} ({members[k]})")
     onnx.helper.set_model_props(single, keep)

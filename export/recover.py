@@ -11,6 +11,7 @@ images (top-1 on every image, max |dp| <= 1e-4) or nothing is written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tempfile
@@ -99,9 +100,10 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
         data: the data it was trained on (folder tree or ``.npz``): its PublicTest split checks the recovery,
             and ``stats_images`` random images of its training split give the BatchNorm statistics
             (:func:`set_batchnorm_statistics`), so the recovered network can also be trained further (``--init``).
-        member: with an ensemble file without views, the member to recover (its name in the ``members``
-            metadata, or its index): it is cut out first (:func:`fer_toolkit.export.members.extract_member`) and
-            checked against its own softmax in the file.
+        member: with an ensemble file, with or without test-time views, the member to recover (its name in the
+            ``members`` metadata, or its index): it is cut out first
+            (:func:`fer_toolkit.export.members.extract_member`; in a file with views, its pass over the first
+            view) and checked against its own softmax in the file.
 
     Returns:
         ``out / "best.keras"``.
@@ -130,8 +132,8 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
             predictor, proto = Predictor(cut), onnx.load(cut)
     meta = predictor.metadata
     if len(json.loads(meta.get("members", "[1]"))) != 1 or meta.get("tta", "none") != "none":
-        raise ValueError(f"{onnx_path.name} has several members or test-time views: export its runs instead, "
-                         "or recover one member (--member) from the file without views")
+        raise ValueError(f"{onnx_path.name} has several members or test-time views: recover one member "
+                         "(--member NAME)")
     temperature = float(meta.get("temperature", 1.0))
     weights = onnx_weights(proto)
     n_blocks = sum(name.endswith("_conv1") for name in weights)
@@ -182,7 +184,9 @@ def recover_run(onnx_path: Path, out: Path, data: Path, atol: float = 1e-4, stat
     (out / "config.json").write_text(json.dumps(
         {"train": asdict(train), "data_config": data_config.to_json(), "counts": counts, "network": network,
          "keras": keras.__version__, "hardware": saved.get("hardware", "n/a"),
-         "recovered_from": {"file": onnx_path.name, "member": member, "temperature_dropped": temperature,
+         "recovered_from": {"file": onnx_path.name, "model_version": meta.get("model_version"),
+                            "sha256": hashlib.sha256(onnx_path.read_bytes()).hexdigest(),
+                            "member": member, "temperature_dropped": temperature,
                             "recipe": "training_config.json beside the file" if saved["train"] else None,
                             "val_top1_agreement": agree, "val_max_abs_diff": diff}},
         indent=2))

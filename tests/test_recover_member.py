@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -27,19 +28,22 @@ def pair(tiny_run, tmp_path_factory):
     net.get_layer("logits").set_weights([kernel * 0.5, bias + np.arange(len(bias), dtype=np.float32)])
     net.save(other / "best.keras")
     export_run([tiny_run, other], tmp / "pair.onnx", int8=False, evaluate_test=False)
+    export_run([tiny_run, other], tmp / "pair_flip.onnx", tta="flip", int8=False, evaluate_test=False)
     return tmp / "pair.onnx", {0: tiny_run, "other": other}
 
 
-@pytest.mark.parametrize("member", [0, "other"])
-def test_a_member_comes_back_exactly_by_index_or_name(pair, small_tree, tmp_path, member):
+@pytest.mark.parametrize(("member", "file"), [(0, "pair.onnx"), ("other", "pair.onnx"), ("other", "pair_flip.onnx")])
+def test_a_member_comes_back_exactly_by_index_or_name(pair, small_tree, tmp_path, member, file):
+    """From a file with or without test-time views (with flip: the member's pass over the unmirrored image)."""
     import keras
 
     from fer_toolkit.export.recover import recover_run
 
-    path, runs = pair
+    path, runs = pair[0].with_name(file), pair[1]
+    assert Predictor(path).metadata["tta"] == ("flip" if "flip" in file else "none")
     best = recover_run(path, tmp_path / "rec", small_tree, member=str(member))
     rec = json.loads((tmp_path / "rec" / "config.json").read_text())["recovered_from"]
-    assert rec["file"] == "pair.onnx" and rec["member"] == str(member) and rec["val_top1_agreement"] == 1.0
+    assert rec["file"] == file and rec["member"] == str(member) and rec["val_top1_agreement"] == 1.0
     assert not (tmp_path / "rec" / "member.onnx").exists()
     x = load_split(small_tree / "val", Predictor(path).config, small_tree).x
     want = keras.saving.load_model(runs[member] / "best.keras").predict(x, verbose=0)
@@ -58,7 +62,8 @@ def test_a_recovered_member_exports_again_and_its_card_points_to_the_ensemble(pa
     report = export_run(tmp_path / "other", tmp_path / "other.onnx", int8=False, evaluate_test=False)
     assert report["parity"]["top1_agreement"] == 1.0
     card = write_card(tmp_path / "other.onnx").read_text()
-    assert "- `other`: member `other` of `pair.onnx`, recovered exactly" in card
+    sha = hashlib.sha256(pair[0].read_bytes()).hexdigest()[:12]
+    assert f"- `other`: member `other` of `pair.onnx` (model version 1, sha256 `{sha}`), recovered exactly" in card
 
 
 def test_member_errors(pair, small_tree, tmp_path):
@@ -69,8 +74,8 @@ def test_member_errors(pair, small_tree, tmp_path):
         recover_run(pair[0], tmp_path / "rec", small_tree, member="nope")
     with pytest.raises(ValueError, match="several members"):
         recover_run(pair[0], tmp_path / "rec", small_tree)
-    with pytest.raises(ValueError, match="has test-time views"):
-        recover_run(default_model(role="accurate"), tmp_path / "rec", small_tree, member="base")
+    with pytest.raises(ValueError, match="several members or test-time views: recover one member"):
+        recover_run(default_model(role="accurate"), tmp_path / "rec", small_tree)
     with pytest.raises(ValueError, match=r"holds one network \(student\): recover it without --member"):
         recover_run(default_model(role="fast"), tmp_path / "rec", small_tree, member="0")
     assert not (tmp_path / "rec").exists()

@@ -211,8 +211,9 @@ def test_recover_takes_the_recipe_beside_a_file_only_where_it_is_that_networks(t
     assert other["network"]["widths"] == [16, 32, 64] and other["hardware"] == "n/a"
     export_run(tmp_path / "rec_other", tmp_path / "again.onnx", int8=False, evaluate_test=False)
     card = write_card(tmp_path / "again.onnx").read_text()
-    assert "- `rec_other`: recovered exactly from `m.onnx` (`fer-toolkit export --from-onnx`); that file does not " \
-           "carry its training recipe" in card and "epochs of" not in card
+    assert "- `rec_other`: recovered exactly from `m.onnx` (model version 1, sha256 `" in card
+    assert "(`fer-toolkit export --from-onnx`); that file does not carry its training recipe" in card
+    assert "epochs of" not in card
 
 
 def test_recover_refuses_a_tta_export(tmp_path, small_tree):
