@@ -33,9 +33,10 @@ def small_npz(fer, tmp_path_factory):
 def recipe(small_npz, tmp_path_factory):
     """`make train export` with the shipped recipe's stages at a tiny size: a base network, SWA from it, the
     teacher (both averaged over flip), soft labels, a student distilled with SWA from the SWA network, the
-    second lineage (base2: base's arguments with another seed, and SWA from it), the optional base network on
-    other crops, and the exports of the student and of an accurate ensemble that
-    mixes crop sizes (base40, base2_swa and the teacher's runs, over ten crops of each member's own size)."""
+    second and fourth lineages (base2, base4: base's arguments with other seeds, and SWA from each), the optional
+    base network on other crops, and the exports of the student, of a balanced ensemble of other runs (base4_swa,
+    base2_swa, base) and of an accurate ensemble that mixes crop sizes (base40, base2_swa and the teacher's
+    runs, over ten crops of each member's own size)."""
     out = tmp_path_factory.mktemp("recipe")
     swa = "--batch-size 64 --optimizer sgd --schedule constant --lr 1e-3 --swa-start 2 --epochs 3"
     args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
@@ -45,6 +46,7 @@ def recipe(small_npz, tmp_path_factory):
             f"STUDENT_ARGS={swa} --seed 5 --kd-alpha 0.5 --kd-temperature 2",
             "BASE40_ARGS=--crop 40 --epochs 2 --batch-size 64 --lr 0.01 --optimizer sgd --warmup-steps 20 "
             "--erasing 0.25 --widths 8,16 --head-units 16 --seed 11", "ACCURATE_RUNS=base40 base2_swa base_swa base",
+            "BALANCED_RUNS=base4_swa base2_swa base",
             "ACCURATE_TTA=tencrop",
             f"PY={os.sys.executable}"]
     proc = subprocess.run(["make", "train", "export", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -68,7 +70,7 @@ def _views(x: np.ndarray, crop: int) -> list[np.ndarray]:
 def test_every_stage_runs_and_each_resumes_as_done(recipe):
     out, log, again = recipe
     runs = out / "runs"
-    for name in ("base", "base_swa", "student", "base40", "base2", "base2_swa"):
+    for name in ("base", "base_swa", "student", "base40", "base2", "base2_swa", "base4", "base4_swa"):
         for f in ("best.keras", "last.keras", "history.csv", "train_summary.json", "config.json"):
             assert (runs / name / f).stat().st_size > 0, (name, f)
     assert "epoch 2/2" in log and "epoch 3/3" in log and "ETA" in log
@@ -76,18 +78,18 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
     assert json.loads(teacher.metadata["members"]) == ["base_swa", "base"] and teacher.metadata["tta"] == "flip"
     soft = np.load(runs / "soft_labels.npy")
     assert soft.shape == (1500, 7) and soft.dtype == np.float16 and np.allclose(soft.sum(1), 1, atol=1e-2)
-    for name, init in (("base_swa", "base"), ("student", "base_swa"), ("base2_swa", "base2")):
+    for name, init in (("base_swa", "base"), ("student", "base_swa"), ("base2_swa", "base2"), ("base4_swa", "base4")):
         saved = json.loads((runs / name / "config.json").read_text())
         cfg = saved["train"]
         assert cfg["init"].endswith(f"{init}/best.keras") and cfg["swa_start"] == 2 and cfg["crop"] == 44
         assert saved["precision"] == "float32"  # what --precision resolved to (the default, float32, here)
-    seeds = {n: json.loads((runs / n / "config.json").read_text())["train"]["seed"] for n in ("base", "base2")}
-    assert seeds == {"base": 0, "base2": 1}  # BASE2_ARGS: base's arguments, another seed
+    seeds = {n: json.loads((runs / n / "config.json").read_text())["train"]["seed"] for n in ("base", "base2", "base4")}
+    assert seeds == {"base": 0, "base2": 1, "base4": 3}  # BASE2_ARGS, BASE4_ARGS: base's arguments, other seeds
     assert json.loads((runs / "student" / "config.json").read_text())["train"]["soft_labels"].endswith(
         "soft_labels.npy")
     ens, student = Predictor(out / "ens.onnx"), Predictor(out / "student.onnx")
     assert json.loads(ens.metadata["members"]) == ["base40", "base2_swa", "base_swa", "base"]
-    assert ens.metadata["tta"] == "tencrop" and ens.metadata["model_version"] == "5"
+    assert ens.metadata["tta"] == "tencrop" and ens.metadata["model_version"] == "6"
     assert json.loads(ens.metadata["crop"]) == [40, 44, 44, 44] and student.metadata["crop"] == "44"
     assert student.metadata["tta"] == "none" and float(student.metadata["temperature"]) > 0
     for p in (ens, student):  # what serving reads comes from the file's metadata
@@ -102,8 +104,8 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
     # PrivateTest: once per shipped file, never for the teacher
     ledger = json.loads((out / "privatetest_evaluations.json").read_text())
     assert [r["model"] for r in ledger] == ["student.onnx", "bal.onnx", "ens.onnx"]
-    bal = Predictor(out / "bal.onnx")  # the balanced file: the accurate file's members, one pass each
-    assert json.loads(bal.metadata["members"]) == ["base40", "base2_swa", "base_swa", "base"]
+    bal = Predictor(out / "bal.onnx")  # the balanced file: its own members (BALANCED_RUNS), one pass each
+    assert json.loads(bal.metadata["members"]) == ["base4_swa", "base2_swa", "base"]
     assert bal.metadata["tta"] == "none" and (out / "bal.int8.onnx").stat().st_size > 0
     assert not (runs / "privatetest_evaluations.json").exists()
     # a second `make train` finds every stage done and trains nothing
@@ -174,3 +176,28 @@ def test_make_swa_averages_the_cropped_student(recipe, small_npz):
     summary = json.loads((run / "train_summary.json").read_text())
     assert np.isnan(scores[0]) and summary["best_val_accuracy"] == max(scores[1:]) and summary["best_epoch"] > 1
     assert summary["best_val_accuracy"] >= before - 0.03, (before, summary["best_val_accuracy"])
+
+
+def test_make_recover_brings_back_every_shipped_network(recipe, small_npz, fer, tmp_path):
+    """`make recover` after a lost `runs/`: the student from the fast file, BALANCED_RUNS from the balanced file,
+    and the accurate file's other members from it, through its ten-crop views (the member's pass over the centre
+    crop), each reproducing the network that was trained."""
+    import keras
+
+    out = recipe[0]
+    args = [f"DATA={small_npz}", f"RUNS={tmp_path}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
+            f"BALANCED={out}/bal.onnx", "ACCURATE_RUNS=base40 base2_swa base_swa base",
+            "BALANCED_RUNS=base4_swa base2_swa base", f"PY={os.sys.executable}"]
+    proc = subprocess.run(["make", "recover", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    sources = {"student": "student.onnx", "base4_swa": "bal.onnx", "base2_swa": "bal.onnx", "base": "bal.onnx",
+               "base40": "ens.onnx", "base_swa": "ens.onnx"}
+    x = fer["x_val"][:64, :, :, None].astype(np.float32)
+    for name, file in sources.items():
+        rec = json.loads((tmp_path / "runs" / name / "config.json").read_text())["recovered_from"]
+        assert rec["file"] == file and rec["val_top1_agreement"] == 1.0, (name, rec)
+        crop = 40 if name == "base40" else 44
+        view = np.ascontiguousarray(_views(x, crop)[0])  # the centre crop each network was trained to take
+        want = keras.saving.load_model(out / "runs" / name / "best.keras").predict(view, verbose=0)
+        got = keras.saving.load_model(tmp_path / "runs" / name / "best.keras").predict(view, verbose=0)
+        assert np.abs(want - got).max() < 1e-4, name
