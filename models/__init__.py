@@ -11,8 +11,8 @@ from pathlib import Path
 
 #: The shipped models (FER2013, 7 classes, 48x48 grayscale input; index and cards: ``README.md`` beside them):
 #: ``fast`` is one pass of one network; ``balanced`` averages three networks, one pass each (the workers' default,
-#: as INT8); ``accurate`` averages the same three over the face and its mirror image (flip test-time augmentation)
-#: inside the graph (the default of the demo, ``predict`` and the API).
+#: as INT8); ``accurate`` averages three networks (two of them the balanced file's) over the face and its mirror
+#: image (flip test-time augmentation) inside the graph (the default of the demo, ``predict`` and the API).
 NAMES = {"fast": "fer2013_cnn", "balanced": "fer2013_cnn_ens3", "accurate": "fer2013_cnn_flip"}
 HERE = Path(__file__).resolve().parent
 

@@ -25,13 +25,13 @@ def member_probs(run: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     import keras
 
+    from fer_toolkit.training.inference import centre_crop
+
     path = Path(run) / "best.keras"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found")
     net = keras.models.load_model(path, compile=False)
     side = net.input_shape[1]
-    from fer_toolkit.training.inference import centre_crop
-
     xc = centre_crop(x, side if side != x.shape[1] else 0)
     return (net.predict(xc, batch_size=256, verbose=0).astype(np.float64),
             net.predict(xc[:, :, ::-1], batch_size=256, verbose=0).astype(np.float64))
