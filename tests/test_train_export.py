@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -128,7 +129,6 @@ def test_ensemble_without_views_folds_the_scale_into_every_member_and_int8_agree
 
 
 def test_int8_only_requantizes_without_touching_fp32(tiny_onnx, tmp_path):
-    import hashlib
     import subprocess
     import sys
 
@@ -211,7 +211,8 @@ def test_recover_takes_the_recipe_beside_a_file_only_where_it_is_that_networks(t
     assert other["network"]["widths"] == [16, 32, 64] and other["hardware"] == "n/a"
     export_run(tmp_path / "rec_other", tmp_path / "again.onnx", int8=False, evaluate_test=False)
     card = write_card(tmp_path / "again.onnx").read_text()
-    assert "- `rec_other`: recovered exactly from `m.onnx` (model version 1, sha256 `" in card
+    sha = hashlib.sha256((tmp_path / "other" / "m.onnx").read_bytes()).hexdigest()[:12]
+    assert f"- `rec_other`: recovered exactly from `m.onnx` (model version test, sha256 `{sha}`)" in card
     assert "(`fer-toolkit export --from-onnx`); that file does not carry its training recipe" in card
     assert "epochs of" not in card
 
