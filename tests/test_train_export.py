@@ -267,3 +267,13 @@ def test_ensemble_table_matches_the_exported_graph(tiny_onnx, tiny_run, small_tr
     assert sorted(r[0] for r in rows) == ["a", "a + b", "b"]
     one = dict((r[0], r[1]) for r in rows)["a"]
     assert abs(one - json.loads(report_path(tiny_onnx).read_text())["val"]["top1_accuracy"]) < 1e-9
+
+
+def test_ensemble_table_cli_errors_are_one_line(small_tree, tmp_path, capsys):
+    """A run folder without ``best.keras`` exits 1 with one ``error:`` line, no traceback."""
+    from fer_toolkit.training.cli_util import run_cli
+    from fer_toolkit.training.ensembles import main
+
+    assert run_cli(lambda: main(["--data", str(small_tree), str(tmp_path / "nope")])) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {tmp_path / 'nope' / 'best.keras'} not found"]

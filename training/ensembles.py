@@ -9,12 +9,13 @@ Usage: ``python -m fer_toolkit.training.ensembles --data ../shared/data/fer2013.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from fer_toolkit.training.cli_util import OneLineParser, run_cli
 
 
 def member_probs(run: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -54,23 +55,19 @@ def ensemble_table(probs: dict[str, tuple[np.ndarray, np.ndarray]], y: np.ndarra
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fer_toolkit.training.data import DataError, load_data
+    from fer_toolkit.training.data import load_data
 
-    ap = argparse.ArgumentParser(prog="python -m fer_toolkit.training.ensembles", description=__doc__.splitlines()[0])
+    ap = OneLineParser(prog="python -m fer_toolkit.training.ensembles", description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="the runs' data (folder tree or .npz); its val split is read")
     ap.add_argument("runs", nargs="+", help="run folders with best.keras")
     a = ap.parse_args(argv)
-    try:
-        _, splits = load_data(Path(a.data))
-        val = splits["val"]
-        probs = {Path(r).name: member_probs(Path(r), val.x.astype(np.float32)) for r in a.runs}
-    except (DataError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    _, splits = load_data(Path(a.data))
+    val = splits["val"]
+    probs = {Path(r).name: member_probs(Path(r), val.x.astype(np.float32)) for r in a.runs}
     for names, plain, flip in ensemble_table(probs, val.y):
         print(f"{names:60s} one pass {plain:.2%}  flip {flip:.2%}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))
