@@ -37,8 +37,9 @@ BASE4_SWA_ARGS ?= $(SWA_ARGS) --epochs 3
 # Optional third lineage, trained where ACCURATE_RUNS or BALANCED_RUNS names it (e.g. base3_swa). Not shipped: on
 # PublicTest it did not beat the shipped triples (models/README.md, 2026-11-30).
 BASE3_ARGS ?= $(BASE_ARGS) --seed 2
-# Optional wider lineage (~2.7M parameters, 48-96-192-384; not shipped: it lowered the ensembles), trained where
-# ACCURATE_RUNS or BALANCED_RUNS names it (wide, wide_swa): base's recipe, 40 epochs, seed 4 (models/README.md).
+# Optional wider lineage (~2.7M parameters, 48-96-192-384; not shipped: it lowered the ensembles, and so did SWA
+# from it), trained where ACCURATE_RUNS or BALANCED_RUNS names it (wide, wide_swa): base's recipe, 40 epochs, seed 4
+# (models/README.md).
 WIDE_ARGS ?= $(BASE_ARGS) --widths 48,96,192,384 --epochs 40 --seed 4
 STUDENT_ARGS ?= --epochs 7 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 5 --precision auto \
 	--kd-alpha 0.5 --kd-temperature 2
