@@ -65,7 +65,7 @@ MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:  # a stage that fails leaves no half-written output for the next `make train` to take as done
-.PHONY: help install install-demo data train export recover warm swa train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean
+.PHONY: help install install-demo data train export recover warm swa train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean FORCE
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -142,8 +142,15 @@ recover:  ## the shipped networks back into RUNS (a lost runs/): MODEL's student
 	for m in $(filter-out $(BALANCED_RUNS),$(ACCURATE_RUNS)); do $(PY) -m fer_toolkit.export --from-onnx $(ACCURATE) \
 		--member $$m --run $(RUNS)/$$m --data $(DATA) --recover-only || exit 1; done
 
-$(RUNS)/recovered/best.keras: $(WARM_FROM)
+# source.txt names the file recovered: rewritten (and so newer) only when WARM_FROM names another file, which a
+# recovery made after a checkout would otherwise look newer than
+$(RUNS)/recovered/source.txt: FORCE
+	@mkdir -p $(@D) && echo '$(abspath $(WARM_FROM))' | cmp -s - $@ || echo '$(abspath $(WARM_FROM))' > $@
+
+$(RUNS)/recovered/best.keras: $(WARM_FROM) $(RUNS)/recovered/source.txt
 	$(PY) -m fer_toolkit.export --from-onnx $(WARM_FROM) --run $(RUNS)/recovered --data $(DATA) --recover-only
+
+FORCE:
 
 warm: $(RUNS)/recovered/best.keras  ## train the network of WARM_FROM further: a new cosine cycle (WARM_ARGS) into RUNS/warm (RESUME=1 continues)
 	$(TRAIN) --out $(RUNS)/warm --init $< $(WARM_ARGS) $(EPOCHS_ARG)

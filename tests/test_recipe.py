@@ -201,3 +201,32 @@ def test_make_recover_brings_back_every_shipped_network(recipe, small_npz, fer, 
         want = keras.saving.load_model(out / "runs" / name / "best.keras").predict(view, verbose=0)
         got = keras.saving.load_model(tmp_path / "runs" / name / "best.keras").predict(view, verbose=0)
         assert np.abs(want - got).max() < 1e-4, name
+
+
+def test_make_recovers_again_when_warm_from_names_another_file(tmp_path):
+    """`make warm` / `make swa` with a new WARM_FROM recover that file even where ``RUNS/recovered/best.keras`` is
+    newer than it (a checkout's files are older than a recovery made after it), and not again for the same file.
+    The recovery command is replaced by a script that records which file it was given."""
+    fake = tmp_path / "py"
+    fake.write_text('#!/bin/sh\n# -m fer_toolkit.export --from-onnx SRC --run RUN ...\n'
+                    'mkdir -p "$6" && echo "$4" > "$6/best.keras"\n')
+    fake.chmod(0o755)
+    a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    for f in (a, b):
+        f.write_text("x")
+        os.utime(f, (1e9, 1e9))
+    runs = tmp_path / "runs"
+    target = f"{runs}/recovered/best.keras"
+
+    def make(src):
+        proc = subprocess.run(["make", target, f"RUNS={runs}", f"PY={fake}", f"WARM_FROM={src}"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    make(a)
+    assert (runs / "recovered" / "best.keras").read_text().strip() == str(a)
+    make(b)
+    assert (runs / "recovered" / "best.keras").read_text().strip() == str(b)
+    assert "from-onnx" not in make(b)
+    assert (runs / "recovered" / "best.keras").read_text().strip() == str(b)
