@@ -142,8 +142,8 @@ recover:  ## the shipped networks back into RUNS (a lost runs/): MODEL's student
 	for m in $(filter-out $(BALANCED_RUNS),$(ACCURATE_RUNS)); do $(PY) -m fer_toolkit.export --from-onnx $(ACCURATE) \
 		--member $$m --run $(RUNS)/$$m --data $(DATA) --recover-only || exit 1; done
 
-# source.txt names the file recovered: rewritten (and so newer) only when WARM_FROM names another file, which a
-# recovery made after a checkout would otherwise look newer than
+# source.txt names the file recovered and is rewritten only when WARM_FROM names another file, so that file is
+# recovered even when it is older than the last recovery (as a checkout's files are)
 $(RUNS)/recovered/source.txt: FORCE
 	@mkdir -p $(@D) && echo '$(abspath $(WARM_FROM))' | cmp -s - $@ || echo '$(abspath $(WARM_FROM))' > $@
 
