@@ -10,7 +10,7 @@ RUN    ?= runs/mine
 MODEL  ?= models/fer2013_cnn.onnx
 ACCURATE ?= models/fer2013_cnn_flip.onnx
 BALANCED ?= models/fer2013_cnn_ens3.onnx
-MODEL_VERSION ?= 6
+MODEL_VERSION ?= 7
 EPOCHS ?=
 TRAIN_ARGS ?=
 # A warm restart of a shipped network (README "Warm restarts").
@@ -44,8 +44,8 @@ WIDE_ARGS ?= $(BASE_ARGS) --widths 48,96,192,384 --epochs 40 --seed 4
 STUDENT_ARGS ?= --epochs 7 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 5 --precision auto \
 	--kd-alpha 0.5 --kd-temperature 2
 TEACHER_RUNS ?= base_swa base
-ACCURATE_RUNS ?= base4_swa $(TEACHER_RUNS)
-ACCURATE_TTA ?= flip
+ACCURATE_RUNS ?= base4_swa base
+ACCURATE_TTA ?= multiscale
 BALANCED_RUNS ?= base4_swa base2_swa base
 HOST   ?= 127.0.0.1
 PORT   ?= 7860

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from fer_toolkit.export.metadata import report_path
 from fer_toolkit.training.evaluate import format_report
-from fer_toolkit.training.views import member_views, report_crops
+from fer_toolkit.training.views import member_views, report_crops, zoom_margin
 
 TTA_TEXT = {"none": "centre crop only", "flip": "centre crop and its mirror image",
-            "tencrop": "ten crops (four corners and the centre, each also mirrored)"}
+            "tencrop": "ten crops (four corners and the centre, each also mirrored)",
+            "multiscale": "the centre crop at three scales (as is, zoomed in and zoomed out by {m} px a side, resized "
+                          "back bilinearly), each also mirrored"}
 
 
 def card_path(onnx_path: Path) -> Path:
@@ -28,11 +30,13 @@ def card_path(onnx_path: Path) -> Path:
 def _views_text(report: dict, size: tuple[int, int]) -> str:
     """The test-time views in words, per member crop (:func:`fer_toolkit.training.views.member_views`)."""
     crops, names = report_crops(report), [Path(m).name for m in report["members"]]
-    words = {1: TTA_TEXT["none"], 2: TTA_TEXT["flip"], 10: TTA_TEXT["tencrop"]}
     parts = []
     for c in dict.fromkeys(crops):
         who = "" if len(set(crops)) == 1 else " for " + ", ".join(f"`{n}`" for n, k in zip(names, crops) if k == c)
-        parts.append(f"{words[len(member_views(size, c, report['tta']))]}{f' of {c}x{c} crops' if c else ''}{who}")
+        n = len(member_views(size, c, report["tta"]))
+        mode = report["tta"] if n > 2 else {1: "none", 2: "flip"}[n]  # ten crops of the full input are two views
+        text = TTA_TEXT[mode].format(m=zoom_margin(c or min(size)))
+        parts.append(f"{text}{f' of {c}x{c} crops' if c else ''}{who}")
     return "; ".join(parts)
 
 

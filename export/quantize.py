@@ -88,7 +88,10 @@ def quantize_int8(fp32_path: Path, out: Path, calibration: np.ndarray) -> Path:
         folded, pre = Path(tmp) / "folded.onnx", Path(tmp) / "pre.onnx"
         fold_input_scale(src)
         onnx.save(src, folded)
-        quant_pre_process(str(folded), str(pre))
+        # onnxruntime's symbolic shape inference fails on Resize by constant scales (the multiscale views); ONNX's
+        # own shape inference, which quant_pre_process also runs, gives their static shapes
+        quant_pre_process(str(folded), str(pre),
+                          skip_symbolic_shape=any(n.op_type == "Resize" for n in src.graph.node))
         exclude = probability_nodes(onnx.load(pre))
         quantize_static(str(pre), str(out), _Reader(input_name, calibration), quant_format=QuantFormat.QDQ,
                         per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,

@@ -29,18 +29,21 @@ def pair(tiny_run, tmp_path_factory):
     net.save(other / "best.keras")
     export_run([tiny_run, other], tmp / "pair.onnx", int8=False, evaluate_test=False)
     export_run([tiny_run, other], tmp / "pair_flip.onnx", tta="flip", int8=False, evaluate_test=False)
+    export_run([tiny_run, other], tmp / "pair_multiscale.onnx", tta="multiscale", int8=False, evaluate_test=False)
     return tmp / "pair.onnx", {0: tiny_run, "other": other}
 
 
-@pytest.mark.parametrize(("member", "file"), [(0, "pair.onnx"), ("other", "pair.onnx"), ("other", "pair_flip.onnx")])
+@pytest.mark.parametrize(("member", "file"), [(0, "pair.onnx"), ("other", "pair.onnx"), ("other", "pair_flip.onnx"),
+                                                  ("other", "pair_multiscale.onnx")])
 def test_a_member_comes_back_exactly_by_index_or_name(pair, small_tree, tmp_path, member, file):
-    """From a file with or without test-time views (with flip: the member's pass over the unmirrored image)."""
+    """From a file with or without test-time views (with flip or multiscale: the member's pass over the unmirrored
+    image at its own scale)."""
     import keras
 
     from fer_toolkit.export.recover import recover_run
 
     path, runs = pair[0].with_name(file), pair[1]
-    assert Predictor(path).metadata["tta"] == ("flip" if "flip" in file else "none")
+    assert Predictor(path).metadata["tta"] == {"pair.onnx": "none"}.get(file, file[5:-5])
     best = recover_run(path, tmp_path / "rec", small_tree, member=str(member))
     rec = json.loads((tmp_path / "rec" / "config.json").read_text())["recovered_from"]
     assert rec["file"] == file and rec["member"] == str(member) and rec["val_top1_agreement"] == 1.0

@@ -262,10 +262,10 @@ def test_ensemble_table_matches_the_exported_graph(tiny_onnx, tiny_run, small_tr
     from fer_toolkit.training.ensembles import ensemble_table, member_probs
 
     val = load_split(small_tree / "val", Predictor(tiny_onnx).config)
-    p = member_probs(tiny_run, val.x.astype(np.float32))
-    rows = ensemble_table({"a": p, "b": (p[1], p[0])}, val.y)
+    p = member_probs(tiny_run, val.x.astype(np.float32), ("none", "flip"))
+    rows = ensemble_table({"a": p, "b": {"none": p["flip"], "flip": p["none"]}}, val.y)
     assert sorted(r[0] for r in rows) == ["a", "a + b", "b"]
-    one = dict((r[0], r[1]) for r in rows)["a"]
+    one = dict(rows)["a"]["none"]
     assert abs(one - json.loads(report_path(tiny_onnx).read_text())["val"]["top1_accuracy"]) < 1e-9
 
 
@@ -277,3 +277,34 @@ def test_ensemble_table_cli_errors_are_one_line(small_tree, tmp_path, capsys):
     assert run_cli(lambda: main(["--data", str(small_tree), str(tmp_path / "nope")])) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {tmp_path / 'nope' / 'best.keras'} not found"]
+
+
+def test_multiscale_export_is_the_mean_over_three_scales_and_their_mirrors(tiny_run, small_tree, tmp_path):
+    """``--tta multiscale``: the file averages the image, its centre zoomed in (2 px a side cropped) and zoomed out
+    (2 px a side padded by reflection), each resized back to 48x48 and also mirrored; computed here view by view."""
+    import keras
+    import tensorflow as tf
+
+    from fer_toolkit.export.card import _views_text as views_text
+    from fer_toolkit.export.onnx_export import export_run
+    from fer_toolkit.training.calibration import apply_temperature
+
+    out = tmp_path / "ms.onnx"
+    report = export_run(tiny_run, out, tta="multiscale", evaluate_test=False)
+    p = Predictor(out)
+    assert report["parity"]["top1_agreement"] == 1.0 and p.metadata["tta"] == "multiscale"
+    x = np.stack([np.asarray(Image.open(f).convert("L")) for f in sorted((small_tree / "val").rglob("*.png"))[:64]])
+    x = x[..., None].astype(np.float32)
+    net = keras.models.load_model(tiny_run / "best.keras")
+    scales = [x, tf.image.resize(x[:, 2:46, 2:46], (48, 48)).numpy(),
+              tf.image.resize(np.pad(x, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="reflect"), (48, 48)).numpy()]
+    views = [net.predict(np.ascontiguousarray(v), verbose=0) for s in scales for v in (s, s[:, :, ::-1])]
+    mean = np.mean(views, axis=0)
+    got = p.predict(x)
+    assert np.abs(got - apply_temperature(mean, float(p.metadata["temperature"]))).max() < 1e-4
+    assert (got.argmax(1) == mean.argmax(1)).all()
+    assert np.abs(got - p.predict(x[:, :, ::-1])).max() <= 1e-5  # symmetric in the mirror image
+    q = report["int8"]  # the tiny network's INT8 bar (above): its views are quantized with it
+    assert q["top1_agreement_with_fp32"] > 0.9 and q["top1_accuracy"] > 0.9 * q["fp32_top1_accuracy"]
+    text = views_text({"members": [str(tiny_run)], "tta": "multiscale", "crops": [0]}, (48, 48))
+    assert "three scales" in text and "2 px a side" in text  # what the model card says

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 #: test-time views an exported graph can average (see fer_toolkit.training.views.view_crops)
-TTA_MODES = ("none", "flip", "tencrop")
+TTA_MODES = ("none", "flip", "tencrop", "multiscale")
 
 
 @dataclass

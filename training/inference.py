@@ -3,10 +3,10 @@
 One Keras functional graph maps float32 NHWC pixels 0..255 at the data
 config's size to calibrated class probabilities:
 
-1. each *view* of the input (centre crop, its mirror image, or the ten crops of
+1. each *view* of the input (centre crop, its mirror image, the ten crops of
    Krizhevsky et al. 2012 as used by the FER2013 VGG/ResNet recipes of
-   Khaireddin & Chen 2021 and WuJie1010's Facial-Expression-Recognition.Pytorch)
-   goes through each member network;
+   Khaireddin & Chen 2021 and WuJie1010's Facial-Expression-Recognition.Pytorch,
+   or the centre crop at three scales) goes through each member network;
 2. the probabilities are averaged over views and members (an ensemble's mean);
 3. temperature scaling (Guo et al., "On Calibration of Modern Neural Networks",
    ICML 2017) divides the log of that mean by ``T`` before a softmax, which
@@ -34,6 +34,27 @@ class HorizontalFlip(keras.layers.Layer):
 
     def call(self, x):
         return ops.flip(x, axis=2)
+
+
+@keras.saving.register_keras_serializable(package="fer")
+class ReflectPad(keras.layers.Layer):
+    """Pad NHWC images by reflection (``d c b | a b c d | c b a``, numpy's ``reflect``; ONNX ``Pad`` mode
+    ``reflect``), ``((top, bottom), (left, right))`` pixels: the zoomed-out test-time views."""
+
+    def __init__(self, padding: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0)), **kwargs):
+        super().__init__(**kwargs)
+        self.padding = tuple(tuple(int(v) for v in p) for p in padding)
+
+    def call(self, x):
+        return ops.pad(x, ((0, 0), *self.padding, (0, 0)), mode="reflect")
+
+    def compute_output_shape(self, shape):
+        (t, b), (left, r) = self.padding
+        return (shape[0], None if shape[1] is None else shape[1] + t + b,
+                None if shape[2] is None else shape[2] + left + r, shape[3])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "padding": self.padding}
 
 
 @keras.saving.register_keras_serializable(package="fer")
@@ -93,16 +114,28 @@ def build_inference_model(nets: Sequence[keras.Model], input_shape: tuple[int, i
     inputs = keras.Input(shape=input_shape, name="pixels")
     made: dict = {}  # one layer per distinct view, shared by the members that see it
 
-    def view(box, flip):
-        if (box, flip) not in made:
-            i = len(made)
-            v = keras.layers.Cropping2D(box, name=f"view{i}_crop")(inputs) if any(sum(b) for b in box) else inputs
-            made[box, flip] = HorizontalFlip(name=f"view{i}_flip")(v) if flip else v
-        return made[box, flip]
+    def view(box, flip, side):
+        if (box, flip, side) in made:
+            return made[box, flip, side]
+        i, v = len(made), inputs
+        if flip:  # the mirror image of the unflipped view, which shares its pad, crop and resize
+            v = HorizontalFlip(name=f"view{i}_flip")(view(box, False, side))
+        else:
+            pad = tuple(tuple(max(0, -m) for m in edge) for edge in box)
+            if any(sum(p) for p in pad):
+                v = ReflectPad(pad, name=f"view{i}_pad")(v)
+            cut = tuple(tuple(max(0, m) for m in edge) for edge in box)
+            if any(sum(c) for c in cut):
+                v = keras.layers.Cropping2D(cut, name=f"view{i}_crop")(v)
+            if tuple(n - sum(edge) for n, edge in zip(input_shape[:2], box)) != side:
+                v = keras.layers.Resizing(*side, interpolation="bilinear", name=f"view{i}_resize")(v)
+        made[box, flip, side] = v
+        return v
 
     means = []
     for net, c in zip(nets, crops):
-        outs = [net(view(box, flip)) for box, flip in member_views(input_shape[:2], c, tta)]
+        side = (c, c) if c else tuple(input_shape[:2])
+        outs = [net(view(box, flip, side)) for box, flip in member_views(input_shape[:2], c, tta)]
         means.append(outs[0] if len(outs) == 1 else keras.layers.Average(name=f"{net.name}_mean")(outs))
     x = means[0] if len(means) == 1 else keras.layers.Average(name="mean")(means)
     if temperature != 1.0:

@@ -9,14 +9,27 @@ from __future__ import annotations
 from fer_toolkit.training.config import TTA_MODES
 
 
+def zoom_margin(side: int) -> int:
+    """Pixels cropped (zoom in) or reflect-padded (zoom out) on each side by the ``multiscale`` views of a
+    ``side``-pixel network input: ``max(1, round(side / 24))``, 2 for 48 px, so the views are zoomed by ~8%
+    either way, inside the training augmentation's 10% zoom (:func:`fer_toolkit.training.augment.build_augmenter`)."""
+    return max(1, round(side / 24))
+
+
 def view_crops(size: tuple[int, int], crop: int, tta: str) -> list[tuple[tuple[int, int], tuple[int, int], bool]]:
     """The test-time views as ``((top, bottom), (left, right)) cropping, flipped`` triples.
+
+    A negative margin pads that side by reflection instead of cropping it. A view whose side differs from the
+    network's input side (``crop``, or the input's with ``crop`` 0) is resized to it, bilinearly
+    (:func:`fer_toolkit.training.inference.build_inference_model`).
 
     Args:
         size: the input's ``(H, W)``.
         crop: the networks' input side (0: the full input).
-        tta: ``none`` (centre crop), ``flip`` (centre crop and its mirror) or
-            ``tencrop`` (four corners and the centre, each also mirrored).
+        tta: ``none`` (centre crop), ``flip`` (centre crop and its mirror), ``tencrop`` (four corners and the
+            centre, each also mirrored) or ``multiscale`` (the centre crop, zoomed in and zoomed out by
+            :func:`zoom_margin` pixels a side, each also mirrored: multi-scale test-time augmentation, as in
+            Simonyan & Zisserman 2015, section 4.2).
 
     Raises:
         ValueError: unknown mode, or a crop larger than the input.
@@ -32,6 +45,9 @@ def view_crops(size: tuple[int, int], crop: int, tta: str) -> list[tuple[tuple[i
     boxes = [centre]
     if tta == "tencrop":
         boxes += [((0, dh), (0, dw)), ((0, dh), (dw, 0)), ((dh, 0), (0, dw)), ((dh, 0), (dw, 0))]
+    if tta == "multiscale":
+        m = zoom_margin(min(ch, cw))
+        boxes += [tuple((a + sign * m, b + sign * m) for a, b in centre) for sign in (1, -1)]
     flips = (False,) if tta == "none" else (False, True)
     return [(box, flip) for box in boxes for flip in flips]
 
