@@ -30,7 +30,7 @@ class EmotionModel:
 
     Args:
         model_path: ONNX file exported by this project, or a shipped role (``fast``, ``balanced``, ``accurate``:
-            the fp32 file; :func:`fer_toolkit.models.model_path`); None: the shipped accurate model (flip TTA).
+            the fp32 file; :func:`fer_toolkit.models.model_path`); None: the shipped accurate model (multiscale TTA).
         faces: ``auto`` (default), ``largest``, ``all`` or ``none`` (:mod:`fer_toolkit.fercore.analyze`).
         align: rotate each face level and frame it like FER2013 (False: the detector's box plus a margin).
         face_threshold: YuNet score threshold 0..1.
@@ -76,7 +76,7 @@ class EmotionModel:
 
 def load_model(model_path: str | Path | None = None, int8: bool = False, accurate: bool = True,
                **options) -> EmotionModel:
-    """An :class:`EmotionModel` for ``model_path``, or a shipped model: the accurate one (flip TTA) by default,
+    """An :class:`EmotionModel` for ``model_path``, or a shipped model: the accurate one (multiscale TTA) by default,
     the fast one with ``accurate=False``, either's INT8 twin with ``int8=True``. ``model_path`` may also name a
     shipped role (``fast``, ``balanced``, ``accurate``), whose INT8 twin ``int8=True`` picks.
 

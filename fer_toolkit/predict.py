@@ -25,7 +25,7 @@ def parser(prog: str = "fer-toolkit predict") -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="one JSON object per image and line, with every class probability")
     p.add_argument("--model", help="ONNX model exported by this project, or a shipped role: fast, balanced, "
-                   "accurate (default: accurate, three networks with flip TTA)")
+                   "accurate (default: accurate, two networks with multiscale TTA)")
     p.add_argument("--fast", action="store_true", help="the shipped fast model (the same as --model fast)")
     p.add_argument("--int8", action="store_true", help="the shipped model's static INT8 twin")
     p.add_argument("--faces", choices=FACE_MODES, default="auto",

@@ -11,15 +11,16 @@ from pathlib import Path
 
 #: The shipped models (FER2013, 7 classes, 48x48 grayscale input; index and cards: ``README.md`` beside them):
 #: ``fast`` is one pass of one network; ``balanced`` averages three networks, one pass each (the workers' default,
-#: as INT8); ``accurate`` averages three networks (two of them the balanced file's) over the face and its mirror
-#: image (flip test-time augmentation) inside the graph (the default of the demo, ``predict`` and the API).
+#: as INT8); ``accurate`` averages two of the balanced file's networks over the face at three scales and their
+#: mirror images (multiscale test-time augmentation) inside the graph (the default of the demo, ``predict`` and the
+#: API; the file kept its ``_flip`` name from the versions that averaged over the mirror image alone).
 NAMES = {"fast": "fer2013_cnn", "balanced": "fer2013_cnn_ens3", "accurate": "fer2013_cnn_flip"}
 HERE = Path(__file__).resolve().parent
 
 
 def default_model(int8: bool = False, accurate: bool = False, role: str | None = None) -> Path:
     """Path of a shipped ONNX model: the fast one (fp32, or its static INT8 twin with ``int8=True``), with
-    ``accurate=True`` the flip-TTA ensemble, or the one of ``role`` (a key of :data:`NAMES`, e.g. ``"balanced"``).
+    ``accurate=True`` the multiscale-TTA ensemble, or the one of ``role`` (a key of :data:`NAMES`, e.g. ``"balanced"``).
 
     Raises:
         ValueError: an unknown ``role``.
