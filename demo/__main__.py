@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(prog="fer-toolkit demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
     p.add_argument("--model", default=None,
                    help="ONNX model exported by this project, or a shipped role: fast, balanced, accurate "
-                   "(default: accurate)")
+                   "(default: the accurate file's INT8 twin)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for all interfaces)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")

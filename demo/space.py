@@ -58,12 +58,12 @@ def stage(out: Path, model: str | Path | None = None) -> Path:
 
     Args:
         model: the ONNX file to serve, or a shipped role (``fast``, ``balanced``, ``accurate``); default: the
-            demo's, the shipped accurate model (:func:`fer_toolkit.models.default_model`).
+            demo's, the shipped accurate model's INT8 twin (:func:`fer_toolkit.models.default_model`).
 
     Raises:
         FileNotFoundError: ``model`` does not exist.
     """
-    model = model_path(model, int8=False) if model is not None else default_model(accurate=True)
+    model = model_path(model, int8=False) if model is not None else default_model(int8=True, accurate=True)
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(prog="python -m fer_toolkit.demo.space", description="Stage a Hugging Face Space folder.")
     p.add_argument("out", type=Path, help="folder to write (replaced if it exists)")
     p.add_argument("--model", default=None,
-                   help="ONNX file, or a shipped role: fast, balanced, accurate (default: accurate)")
+                   help="ONNX file, or a shipped role: fast, balanced, accurate (default: the accurate file's INT8 twin)")
     a = p.parse_args(argv)
     try:
         print(f"staged {stage(a.out, a.model)}")
