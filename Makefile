@@ -168,7 +168,7 @@ evaluate:  ## metrics, confusion matrix and curves of RUN on its test split
 export-run:  ## RUN/best.keras -> MODEL (ONNX + metadata + INT8), parity check, card MODEL's stem + .md
 	$(PY) -m fer_toolkit.export --run $(RUN) --out $(MODEL) $(CARD_NOTE_ARG)
 
-demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860), the accurate model unless MODEL=...; SHARE=1: public link
+demo:  ## Gradio app on HOST:PORT (127.0.0.1:7860), the accurate INT8 twin unless MODEL=...; SHARE=1: public link
 	$(PY) -m fer_toolkit.demo $(MODEL_ARG) --host $(HOST) --port $(PORT) $(if $(SHARE),--share)
 
 space:  ## stage a self-contained Hugging Face Space folder in build/space
