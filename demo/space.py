@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(prog="python -m fer_toolkit.demo.space", description="Stage a Hugging Face Space folder.")
     p.add_argument("out", type=Path, help="folder to write (replaced if it exists)")
     p.add_argument("--model", default=None,
-                   help="ONNX file, or a shipped role: fast, balanced, accurate (default: the accurate file's INT8 twin)")
+                   help="ONNX file, or a shipped role: fast, balanced, accurate "
+                   "(default: the accurate file's INT8 twin)")
     a = p.parse_args(argv)
     try:
         print(f"staged {stage(a.out, a.model)}")
