@@ -12,11 +12,10 @@ from pathlib import Path
 
 from bench.common import fer_crop, p50_p95, photo_640x480, timeit
 from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_int
-from fer_toolkit.models import default_model
 
 
-def run(model_path: Path, n: int = 100) -> list[tuple[str, float, float]]:
-    """Rows ``(case, p50 ms, p95 ms)``."""
+def run(model_path: Path | None, n: int = 100) -> list[tuple[str, float, float]]:
+    """Rows ``(case, p50 ms, p95 ms)``; ``model_path`` None: the demo's default (the accurate INT8 twin)."""
     from fer_toolkit.demo.handler import DemoModel, classify, faces_markdown, info_markdown
 
     model = DemoModel(model_path)
@@ -34,7 +33,8 @@ def run(model_path: Path, n: int = 100) -> list[tuple[str, float, float]]:
 
 def main() -> None:
     p = OneLineParser(prog="python -m bench.demo_latency")
-    p.add_argument("--model", type=existing_file, default=default_model())
+    p.add_argument("--model", type=existing_file, default=None,
+                   help="ONNX file (default: the demo's own, the accurate file's INT8 twin)")
     p.add_argument("-n", type=positive_int, default=100)
     a = p.parse_args()
     print("| demo latency | p50 ms | p95 ms |\n| --- | ---: | ---: |")
