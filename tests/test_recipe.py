@@ -89,7 +89,7 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
         "soft_labels.npy")
     ens, student = Predictor(out / "ens.onnx"), Predictor(out / "student.onnx")
     assert json.loads(ens.metadata["members"]) == ["base40", "base2_swa", "base_swa", "base"]
-    assert ens.metadata["tta"] == "tencrop" and ens.metadata["model_version"] == "6"
+    assert ens.metadata["tta"] == "tencrop" and ens.metadata["model_version"] == "7"
     assert json.loads(ens.metadata["crop"]) == [40, 44, 44, 44] and student.metadata["crop"] == "44"
     assert student.metadata["tta"] == "none" and float(student.metadata["temperature"]) > 0
     for p in (ens, student):  # what serving reads comes from the file's metadata
