@@ -230,3 +230,33 @@ def test_make_recovers_again_when_warm_from_names_another_file(tmp_path):
     assert (runs / "recovered" / "best.keras").read_text().strip() == str(b)
     assert "from-onnx" not in make(b)
     assert (runs / "recovered" / "best.keras").read_text().strip() == str(b)
+
+
+def test_multiscale_views_of_cropped_members_equal_their_parts(recipe, fer, tmp_path):
+    """``--tta multiscale`` on networks that take crops (base40: 40 px, base2_swa: 44 px, of the 48-px input): each
+    network sees its centre crop, the centre zoomed in (a crop 2 px smaller a side) and out (2 px larger a side),
+    each resized back to its own side and also mirrored; computed here view by view with TensorFlow's resize."""
+    import keras
+    import tensorflow as tf
+
+    from fer_toolkit.export.onnx_export import export_run
+    from fer_toolkit.training.calibration import apply_temperature
+
+    runs = recipe[0] / "runs"
+    out = tmp_path / "ms.onnx"
+    export_run([runs / "base40", runs / "base2_swa"], out, tta="multiscale", int8=False, evaluate_test=False)
+    x = fer["x_val"][:64, :, :, None].astype(np.float32)
+    members = []
+    for run, crop in (("base40", 40), ("base2_swa", 44)):
+        net = keras.models.load_model(runs / run / "best.keras")
+        views = []
+        for side in (crop, crop - 4, crop + 4):
+            o = (48 - side) // 2
+            v = x[:, o:o + side, o:o + side]
+            v = v if side == crop else tf.image.resize(v, (crop, crop)).numpy()
+            views += [net.predict(np.ascontiguousarray(w), verbose=0) for w in (v, v[:, :, ::-1])]
+        members.append(np.mean(views, axis=0))
+    mean = np.mean(members, axis=0)
+    got = Predictor(out).predict(x)
+    assert np.abs(got - apply_temperature(mean, float(Predictor(out).metadata["temperature"]))).max() < 1e-4
+    assert (got.argmax(1) == mean.argmax(1)).all()
