@@ -31,12 +31,12 @@ def small_npz(fer, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def recipe(small_npz, tmp_path_factory):
-    """`make train export` with the shipped recipe's stages at a tiny size: a base network, SWA from it, the
-    teacher (both averaged over flip), soft labels, a student distilled with SWA from the SWA network, the
-    second and fourth lineages (base2, base4: base's arguments with other seeds, and SWA from each), the optional
-    base network on other crops, and the exports of the student, of a balanced ensemble of other runs (base4_swa,
-    base2_swa, base) and of an accurate ensemble that mixes crop sizes (base40, base2_swa and the teacher's
-    runs, over ten crops of each member's own size)."""
+    """`make train export` with every stage of the recipe at a tiny size: a base network, SWA from it, the teacher
+    (both averaged over flip), soft labels, a student distilled with SWA from the SWA network (``FAST_RUN``), the
+    second and fourth lineages (base2, base4: base's arguments with
+    other seeds, and SWA from each), the optional base network on other crops, and the exports of the student, of
+    a balanced ensemble of other runs (base4_swa, base2_swa, base) and of an accurate ensemble that mixes crop
+    sizes (base40, base2_swa and the teacher's runs, over ten crops of each member's own size)."""
     out = tmp_path_factory.mktemp("recipe")
     swa = "--batch-size 64 --optimizer sgd --schedule constant --lr 1e-3 --swa-start 2 --epochs 3"
     args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
@@ -53,6 +53,25 @@ def recipe(small_npz, tmp_path_factory):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     again = subprocess.run(["make", "train", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
     return out, proc.stdout, again
+
+
+def test_default_recipe_runs_its_stages_in_order():
+    """With the Makefile's defaults, `make train` trains the shipped files' networks and the stages they need, in
+    order (each network before SWA from it, the teacher's runs before its soft labels, those before the student),
+    and nothing else; `make export` exports FAST_RUN as the fast file (dry runs)."""
+    train = subprocess.run(["make", "-n", "train", "RUNS=r"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert train.returncode == 0, train.stderr
+    lines = train.stdout.splitlines()
+    outs = [w.split()[0] for w in train.stdout.split("--out r/")[1:]]
+    assert outs == ["base", "base_swa", "teacher.onnx", "soft_labels.npy", "student", "base2", "base2_swa", "base4",
+                    "base4_swa"], outs
+    assert sum("fer_toolkit.training train" in line for line in lines) == 7
+    export = subprocess.run(["make", "-n", "export", "RUNS=r"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert export.returncode == 0, export.stderr
+    assert "--run r/student --out models/fer2013_cnn.onnx" in export.stdout
+    chosen = subprocess.run(["make", "-n", "export", "RUNS=r", "FAST_RUN=base4_swa"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert "--run r/base4_swa --out models/fer2013_cnn.onnx" in chosen.stdout
 
 
 def _views(x: np.ndarray, crop: int) -> list[np.ndarray]:
