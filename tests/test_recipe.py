@@ -33,10 +33,10 @@ def small_npz(fer, tmp_path_factory):
 def recipe(small_npz, tmp_path_factory):
     """`make train export` with every stage of the recipe at a tiny size: a base network, SWA from it, the teacher
     (both averaged over flip), soft labels, a student distilled with SWA from the SWA network (``FAST_RUN``), the
-    second and fourth lineages (base2, base4: base's arguments with
-    other seeds, and SWA from each), the optional base network on other crops, and the exports of the student, of
-    a balanced ensemble of other runs (base4_swa, base2_swa, base) and of an accurate ensemble that mixes crop
-    sizes (base40, base2_swa and the teacher's runs, over ten crops of each member's own size)."""
+    second and fourth lineages (base2, base4: base's arguments with other seeds, and SWA from each), the optional
+    base network on other crops, and the exports of the student, of a balanced ensemble of other runs (base4_swa,
+    base2_swa, base) and of an accurate ensemble that mixes crop sizes (base40, base2_swa and the teacher's runs,
+    over ten crops of each member's own size)."""
     out = tmp_path_factory.mktemp("recipe")
     swa = "--batch-size 64 --optimizer sgd --schedule constant --lr 1e-3 --swa-start 2 --epochs 3"
     args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
