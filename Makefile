@@ -145,13 +145,16 @@ recover:  ## the shipped networks back into RUNS (a lost runs/): MODEL's FAST_RU
 	for m in $(filter-out $(FAST_RUN) $(BALANCED_RUNS),$(ACCURATE_RUNS)); do $(PY) -m fer_toolkit.export --from-onnx $(ACCURATE) \
 		--member $$m --run $(RUNS)/$$m --data $(DATA) --recover-only || exit 1; done
 
-# source.txt names the file recovered and is rewritten only when WARM_FROM names another file, so that file is
-# recovered even when it is older than the last recovery (as a checkout's files are)
-$(RUNS)/recovered/source.txt: FORCE
-	@mkdir -p $(@D) && echo '$(abspath $(WARM_FROM))' | cmp -s - $@ || echo '$(abspath $(WARM_FROM))' > $@
-
-$(RUNS)/recovered/best.keras: $(WARM_FROM) $(RUNS)/recovered/source.txt
-	$(PY) -m fer_toolkit.export --from-onnx $(WARM_FROM) --run $(RUNS)/recovered --data $(DATA) --recover-only
+# source.txt names the file recovered, written after each recovery. The recipe itself decides: it recovers again when
+# WARM_FROM names another file (even one older than the last recovery, as a checkout's files are) or that file is newer
+# than the recovery, and only then. Two files' mtimes are not compared by make for this: within one clock tick a new
+# source.txt looks no newer than the recovery before it, and make would keep that recovery.
+RECOVER_WARM = $(PY) -m fer_toolkit.export --from-onnx $(WARM_FROM) --run $(RUNS)/recovered --data $(DATA) --recover-only
+$(RUNS)/recovered/best.keras: $(WARM_FROM) FORCE
+	@src='$(abspath $(WARM_FROM))'; \
+	if [ -f $@ ] && [ ! $(WARM_FROM) -nt $@ ] && echo "$$src" | cmp -s - $(@D)/source.txt; then \
+		echo "$@: a recovery of $$src"; \
+	else echo '$(RECOVER_WARM)' && $(RECOVER_WARM) && echo "$$src" > $(@D)/source.txt; fi
 
 FORCE:
 
