@@ -26,8 +26,8 @@ class Settings:
         SCORER_MODEL: default ONNX model, a file or a shipped role (``fast``, ``balanced``, ``accurate``: that
             file's INT8 twin, :func:`fer_toolkit.models.model_path`). Default ``balanced``: three networks in
             one pass each; 70.41% PrivateTest top-1 (v6), 1,491-1,597 images/s at batch 256 on a 2-core AMD
-            EPYC with AVX-512 VNNI (v5, the same graph) but 372-423 on one with AVX2 only, where ``fast``
-            (68.99%) makes 1,030-1,147 (BENCHMARKS.md).
+            EPYC with AVX-512 VNNI (v5, the same graph), 729-885 on a slower one, and 372-423 on one with AVX2
+            only, where ``fast`` (68.99%) makes 1,030-1,147 (BENCHMARKS.md).
         SCORER_VISIBILITY_TIMEOUT: seconds before Redis redelivers an unacknowledged
             chunk (default 300; must exceed the longest chunk's scoring time).
         SCORER_RESTORE_INTERVAL: seconds between scans for such chunks (default 5).
