@@ -88,6 +88,8 @@ def test_corrupt_image_is_a_warning_naming_the_file(fer, tmp_path):
     (["bench.profile", "none.onnx"], "argument models: file not found: none.onnx"),
     (["bench.profile", "models/fer2013_cnn.onnx", "--calls", "0"], "--calls: must be >= 1, got 0"),
     (["bench.soak", "--model", "none.onnx"], "--model: file not found"),
+    (["bench.workers_layout", "--processes", "0"], "--processes: must be >= 1, got 0"),
+    (["bench.workers_layout", "none.onnx"], "argument models: file not found: none.onnx"),
     (["bench.soak", "--redis-down", "nan"], "--redis-down: must be > 0, got nan"),
 ])
 def test_benchmark_arguments(args, text):
@@ -137,6 +139,18 @@ def test_profile_of_a_shipped_file_names_its_quantized_convolutions():
     assert 98.5 <= sum(ops.values()) <= 100.5, proc.stdout  # shares rounded to 0.1%, those under 0.1% left out
     assert len(rows[-3:]) == 3 and all("conv" in r or "pool" in r.lower() for r in rows[-3:]), proc.stdout
     assert "ms per call" in proc.stdout and not list(ROOT.glob("onnxruntime_profile_*.json"))
+
+
+def test_workers_layout_times_a_shipped_file_in_both_layouts():
+    """Two one-thread processes and one two-thread process each score real faces; the table has both figures."""
+    proc = run("-m", "bench.workers_layout", "models/fer2013_cnn.int8.onnx", "--processes", "2", "--rounds", "1",
+               "--repeats", "1")
+    assert proc.returncode == 0, proc.stderr
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("| `fer2013_cnn.int8.onnx`"))
+    workers, one, ratio = (cell.strip() for cell in row.strip("|").split("|")[1:])
+    assert float(workers.replace(",", "")) > 0 and float(one.replace(",", "")) > 0, row
+    assert ratio.endswith("x") and float(ratio[:-1]) > 0, row
+    assert "2 processes x 1 thread" in proc.stdout and "1 process x 2 threads" in proc.stdout
 
 
 def test_bench_times_the_shipped_architecture_when_no_keras_run_exists(tmp_path):
