@@ -1,7 +1,9 @@
 """``python -m bench.shipped``: every shipped file, fp32 and INT8, side by side (issue 9's table).
 
 Speed is measured here, in one run: images/s at batch 256 (best of 5 interleaved rounds) and batch-1
-latency (p50 over 200 calls) on real PrivateTest faces with onnxruntime's default session options.
+latency (p50 over 200 calls) on real PrivateTest faces with onnxruntime's default session options. The
+multiply-accumulates per image are counted from each fp32 graph (:func:`bench.macs.macs_per_image`; an INT8
+twin runs the same graph), and GMAC/s is that count times images/s: the CPU's sustained rate on that file.
 Accuracy, macro-F1 and ECE are read from each file's export report (``<stem>.export.json``), where the
 export measured them once on PrivateTest: this benchmark does not evaluate PrivateTest again.
 """
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import NPZ, cpu_model, p50_p95, timeit
+from bench.macs import macs_per_image
 from fer_toolkit.fercore.cli import OneLineParser, existing_file
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.models import HERE, NAMES
@@ -57,14 +60,16 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
             best[i] = min(best[i], time.perf_counter() - t0)
     lat = [p50_p95(timeit(lambda p=p: p.predict(x[:1]), calls))[0] for p in preds]
     out = ["| file | role | weights | networks | test-time views | PrivateTest top-1 | macro-F1 | ECE (15 bins) "
-           "| images/s, batch 256 | batch-1 latency p50 | size |",
-           "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "| MACs per image | images/s, batch 256 | GMAC/s | batch-1 latency p50 | size |",
+           "| --- | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for (role, path, m), p, b, ms in zip(files, preds, best, lat):
         passes = forward_passes(m["report"], p.config.input_size)
         views = f"{m['tta']} ({passes} network pass{'es' if passes > 1 else ''})"
+        macs = macs_per_image(path.with_name(path.name.replace(".int8.onnx", ".onnx")))
+        ips = len(batch) / b
         out.append(f"| `{path.name}` | {role} | {m['weights']} | {m['networks']} | {views} | {m['top1']:.2%} | "
-                   f"{m['f1']:.3f} | "
-                   f"{m['ece']:.3f} | {len(batch) / b:,.0f} | {ms:.2f} ms | {path.stat().st_size / 1024:,.0f} KiB |")
+                   f"{m['f1']:.3f} | {m['ece']:.3f} | {macs / 1e6:,.1f} M | {ips:,.0f} | {ips * macs / 1e9:,.0f} | "
+                   f"{ms:.2f} ms | {path.stat().st_size / 1024:,.0f} KiB |")
     return out
 
 
