@@ -1,7 +1,11 @@
 """``python -m bench.shipped``: every shipped file, fp32 and INT8, side by side (issue 9's table).
 
 Speed is measured here, in one run: images/s at batch 256 (best of 5 interleaved rounds) and batch-1
-latency (p50 over 200 calls) on real PrivateTest faces with onnxruntime's default session options. The
+latency (p50 over 200 calls) on real PrivateTest faces with onnxruntime's default session options. In each
+round every file makes one untimed call before its timed one: after a run, onnxruntime's intra-op threads
+spin-wait for more work, and the spinning threads of the file timed just before took the cores from the next
+one. Without that call (to 2026-12-02, midday) the short runs read low: fast INT8 3,765 images/s against 5,454
+timed on its own, fast fp32 1,494 against 1,830, balanced INT8 1,622 against 1,835, on a 2-core Zen 5 EPYC. The
 multiply-accumulates per image are counted from each fp32 graph (:func:`bench.macs.macs_per_image`; an INT8
 twin runs the same graph), and GMAC/s is that count times images/s: the CPU's sustained rate on that file.
 Accuracy, macro-F1 and ECE are read from each file's export report (``<stem>.export.json``), where the
@@ -55,6 +59,7 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
         p.predict(batch)
     for _ in range(rounds):
         for i, p in enumerate(preds):
+            p.predict(batch)  # the previous file's spinning threads stop while this call runs (module docstring)
             t0 = time.perf_counter()
             p.predict(batch)
             best[i] = min(best[i], time.perf_counter() - t0)
