@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import queue
 import time
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def images_per_second(path: Path, x: np.ndarray, processes: int, threads: int, r
     batches ``x`` (float32 NHWC pixels 0..255) from a common start: all their images over the slowest's seconds.
 
     Raises:
-        RuntimeError: a process failed (its exit code is in the message).
+        RuntimeError: a process failed (its exit code is in the message); the others are terminated.
     """
     ctx = mp.get_context("spawn")  # no onnxruntime or thread-pool state inherited from this process
     start, results = ctx.Barrier(processes), ctx.Queue()
@@ -49,11 +50,18 @@ def images_per_second(path: Path, x: np.ndarray, processes: int, threads: int, r
              for _ in range(processes)]
     for p in procs:
         p.start()
-    seconds = [results.get(timeout=3600) for _ in procs]
+    seconds = []
+    while len(seconds) < processes:
+        try:
+            seconds.append(results.get(timeout=1))
+        except queue.Empty:
+            failed = next((p for p in procs if p.exitcode not in (None, 0)), None)
+            if failed is not None:  # the others would wait at the barrier for ever
+                for p in procs:
+                    p.terminate()
+                raise RuntimeError(f"{path.name}: a scoring process exited with code {failed.exitcode}") from None
     for p in procs:
         p.join()
-        if p.exitcode != 0:
-            raise RuntimeError(f"{path.name}: a scoring process exited with code {p.exitcode}")
     return processes * rounds * len(x) / max(seconds)
 
 
@@ -87,11 +95,19 @@ def main() -> int:
     if not a.npz.is_file():  # the default is not checked by argparse
         raise SystemExit(f"error: FER2013 not found at {a.npz}")
     models = a.models or [HERE / f"{stem}.int8.onnx" for stem in NAMES.values()]
+    for path in models:  # a file onnxruntime or this project cannot use: one line here, not in every process
+        try:
+            Predictor(path)
+        except Exception as e:  # onnxruntime raises its own exception types for files that are not ONNX
+            raise SystemExit(f"error: {path}: {str(e).splitlines()[0]}") from None
     with np.load(a.npz) as d:
         x = d["x_test"][:BATCH, :, :, None].astype(np.float32)
     print(f"Batch {BATCH} in the workers' layout on {cpu_model()}, {a.rounds} batch{'es' if a.rounds > 1 else ''} "
           f"per process, best of {a.repeats} (`python -m bench.workers_layout`):\n")
-    print("\n".join(table(models, x, a.processes, a.rounds, a.repeats)))
+    try:
+        print("\n".join(table(models, x, a.processes, a.rounds, a.repeats)))
+    except RuntimeError as e:
+        raise SystemExit(f"error: {e}") from None
     return 0
 
 

@@ -153,6 +153,14 @@ def test_workers_layout_times_a_shipped_file_in_both_layouts():
     assert "2 processes x 1 thread" in proc.stdout and "1 process x 2 threads" in proc.stdout
 
 
+def test_workers_layout_refuses_a_file_that_is_not_onnx_in_one_line(tmp_path):
+    """Checked once, before any scoring process starts (the processes would otherwise wait for each other)."""
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not an ONNX file")
+    proc = run("-m", "bench.workers_layout", str(bad), "--rounds", "1", "--repeats", "1")
+    assert_one_line_error(proc, f"{bad}: [ONNXRuntimeError]")
+
+
 def test_bench_times_the_shipped_architecture_when_no_keras_run_exists(tmp_path):
     """``make bench`` on a fresh clone (no ``runs/``): the Keras rows build the network of ``training_config.json``."""
     import numpy as np
