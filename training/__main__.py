@@ -67,10 +67,14 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--shift", type=float, default=d.shift, help="max shift, fraction of the side")
     tr.add_argument("--zoom", type=float, default=d.zoom, help="max zoom, fraction of the side")
     tr.add_argument("--erasing", type=float, default=d.erasing, help="random-erasing probability per image")
+    tr.add_argument("--photometric", type=float, default=d.photometric,
+                    help="strength 0..1 of lighting, contrast, blur, noise and JPEG jitter")
     tr.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
     tr.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"), default=d.precision,
                     help="auto: mixed_bfloat16 on a GPU or a CPU with native bf16 (AVX-512 BF16, AMX), else float32")
-    tr.add_argument("--soft-labels", default=d.soft_labels, help="teacher probabilities (.npy, N_train x K) to distil")
+    tr.add_argument("--soft-labels", default=d.soft_labels,
+                    help="teacher probabilities (.npy, N_train x K) to distil, or crowd votes (.npz in the FER+ layout, "
+                         ".csv with a class-name header; --kd-temperature 1 trains on their distribution)")
     tr.add_argument("--init", default=d.init,
                     help="start from this network (.keras, e.g. one recovered with 'fer-toolkit export "
                          "--from-onnx'): its weights, widths, head units and crop; a warm restart, new schedule")

@@ -40,13 +40,14 @@ class TrainConfig:
     shift: float = 0.1  # fraction of the side
     zoom: float = 0.1  # fraction of the side
     erasing: float = 0.0  # probability of random erasing (Zhong et al. 2020) per image
+    photometric: float = 0.0  # strength 0..1 of lighting, contrast, blur, noise and JPEG jitter (training.augment)
     label_smoothing: float = 0.0
     widths: tuple[int, ...] = (32, 64, 128, 256)
     block_dropout: float = 0.1
     head_units: int = 256
     head_dropout: float = 0.4
     precision: str = "float32"  # float32 | mixed_bfloat16 | mixed_float16 | auto (training.hardware.resolve_precision)
-    soft_labels: str = ""  # teacher probabilities for distillation, .npy (N_train, K)
+    soft_labels: str = ""  # teacher probabilities (.npy, N_train x K) or crowd votes (.npz/.csv, training.votes)
     init: str = ""  # .keras network whose weights start the run (warm restart; see training.warm_start.init_weights)
     kd_alpha: float = 0.5
     kd_temperature: float = 4.0

@@ -21,6 +21,7 @@ from fer_toolkit.training.losses import DistillationLoss, label_accuracy
 from fer_toolkit.training.model import build_model
 from fer_toolkit.training.pipeline import class_weights
 from fer_toolkit.training.swa import WeightAverage
+from fer_toolkit.training.votes import is_vote_file, vote_targets
 from fer_toolkit.training.warm_start import adopt_architecture, init_weights, saved_network
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def build_trainer(net: keras.Model, cfg: TrainConfig, input_shape: tuple[int, in
     inputs = keras.Input(shape=input_shape, name="pixels")
     x = inputs
     if cfg.augment:
-        x = build_augmenter(cfg.seed, cfg.rotation, cfg.shift, cfg.zoom, cfg.erasing)(x)
+        x = build_augmenter(cfg.seed, cfg.rotation, cfg.shift, cfg.zoom, cfg.erasing, cfg.photometric)(x)
     if cfg.crop:
         x = keras.layers.CenterCrop(cfg.crop, cfg.crop, name="crop")(x)
     return keras.Model(inputs, net(x), name="trainer")
@@ -76,9 +77,13 @@ def _optimizer(cfg: TrainConfig, steps_per_epoch: int) -> keras.optimizers.Optim
     raise ValueError(f"optimizer must be adamw, adam or sgd, got {cfg.optimizer!r}")
 
 
-def _soft_labels(cfg: TrainConfig, n: int, k: int) -> np.ndarray | None:
+def _soft_labels(cfg: TrainConfig, split: Split, labels: tuple[str, ...]) -> np.ndarray | None:
+    """Teacher probabilities (``.npy``) or crowd votes (:mod:`fer_toolkit.training.votes`) as ``(N, K)``."""
     if not cfg.soft_labels:
         return None
+    n, k = len(split), len(labels)
+    if is_vote_file(cfg.soft_labels):
+        return vote_targets(cfg.soft_labels, labels, split.y)
     soft = np.load(cfg.soft_labels)
     if soft.shape != (n, k):
         raise ValueError(f"soft labels {cfg.soft_labels} have shape {soft.shape}, the training split needs {(n, k)}")
@@ -128,7 +133,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     train_s, val_s = splits["train"], splits["val"]
     k = data_cfg.num_classes
     log.info("train %d, val %d images; classes %s", len(train_s), len(val_s), ", ".join(data_cfg.labels))
-    soft = _soft_labels(cfg, len(train_s), k)
+    soft = _soft_labels(cfg, train_s, tuple(data_cfg.labels))
     if init is not None:  # also when resuming: the run's network is the init's
         adopt_architecture(cfg, init, cfg.input_size)
         log.info("architecture of %s: widths %s, head %d, crop %d", cfg.init, cfg.widths, cfg.head_units, cfg.crop)
