@@ -56,6 +56,7 @@ SHARE  ?=
 CONCURRENCY ?= 2
 DIR    ?=
 OUT    ?= report.csv
+OUT_EVAL ?= photos-eval
 FACES  ?= auto
 RECURSIVE ?=
 SOAK_N ?= 1000000
@@ -68,7 +69,7 @@ MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:  # a stage that fails leaves no half-written output for the next `make train` to take as done
-.PHONY: help install install-demo data train export recover warm swa train-run evaluate export-run demo space worker score flower bench bench-faces soak test lint clean FORCE
+.PHONY: help install install-demo data train export recover warm swa train-run evaluate export-run demo space worker score eval-photos flower bench bench-faces soak test lint clean FORCE
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -188,6 +189,10 @@ score:  ## score DIR into OUT (CSV) in this process, without Redis (FACES=auto|l
 
 flower:  ## Flower (Celery monitoring) on FLOWER_HOST:FLOWER_PORT (127.0.0.1:5555) against REDIS_URL
 	$(PY) -m celery -A fer_toolkit.worker.app flower --address=$(FLOWER_HOST) --port=$(FLOWER_PORT)
+
+eval-photos:  ## top-1, macro-F1 and recall of the serving path on labelled photos DIR/<class>/<image> -> OUT_EVAL (MODEL=role|file, FACES)
+	@test -n "$(DIR)" || { echo "error: set DIR=folder of labelled photos, DIR/<class>/<image>"; exit 2; }
+	$(PY) -m fer_toolkit.evaluate_photos "$(DIR)" --out "$(OUT_EVAL)" --faces $(FACES) $(MODEL_ARG) $(if $(NO_ALIGN),--no-align)
 
 bench:  ## benchmarks (not part of test): inference, decode limit, scoring, demo latency -> BENCHMARKS.md
 	$(PY) -m bench --model $(MODEL) --keras $(RUN)/best.keras

@@ -27,6 +27,8 @@ _WORKER = ("celery", "redis", "tqdm")
 _TRAIN = ("tensorflow", "keras", "matplotlib", "sklearn")
 COMMANDS: dict[str, Command] = {
     "predict": Command("fer_toolkit.predict", "faces and emotions in single images (table or --json)"),
+    "evaluate-photos": Command("fer_toolkit.evaluate_photos", "top-1, macro-F1 and recall on labelled photos "
+                               "DIR/<class>/<image>", "eval", ("sklearn", "matplotlib")),
     "score": Command("fer_toolkit.worker.__main__", "score a folder into a CSV report in this process", "worker",
                      _WORKER, "score"),
     "submit": Command("fer_toolkit.worker.__main__", "queue a folder on the Celery workers; prints the job id",

@@ -31,18 +31,25 @@ def plot_history(history_csv: Path, out: Path) -> None:
     plt.close(fig)
 
 
-def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], out: Path, title: str = "") -> None:
-    """Row-normalised confusion matrix (rows = true class) annotated with % and counts."""
+def plot_confusion_matrix(cm: np.ndarray, labels: Sequence[str], out: Path, title: str = "",
+                          columns: Sequence[str] | None = None) -> None:
+    """Row-normalised confusion matrix (rows = true class) annotated with % and counts.
+
+    Args:
+        cm: int ``(K, C)`` counts, rows the true classes ``labels``, columns the predicted ``columns`` (default
+            ``labels``; e.g. ``labels`` plus ``no face``).
+    """
     cm = np.asarray(cm)
+    columns = list(labels if columns is None else columns)
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    k = len(labels)
-    fig, ax = plt.subplots(figsize=(1.1 * k + 2, 1.1 * k + 1))
+    k, c = len(labels), len(columns)
+    fig, ax = plt.subplots(figsize=(1.1 * c + 2, 1.1 * k + 1))
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
     for i in range(k):
-        for j in range(k):
+        for j in range(c):
             ax.text(j, i, f"{norm[i, j]:.0%}\n{cm[i, j]}", ha="center", va="center", fontsize=8,
                     color="white" if norm[i, j] > 0.5 else "black")
-    ax.set_xticks(range(k), labels, rotation=45, ha="right")
+    ax.set_xticks(range(c), columns, rotation=45, ha="right")
     ax.set_yticks(range(k), labels)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")

@@ -1,0 +1,123 @@
+"""Face mode and crop framing on labelled real photos: ``python -m bench.photos DIR [--model M ...]``.
+
+Detects the faces of every photo of a labelled tree ``DIR/<class>/<image>`` once (YuNet, landmarks re-measured
+upright as served), then classifies each photo's largest face with every framing at once: the whole image, the
+detector's box plus 10%, and the aligned crop at each zoom of ``--zooms`` (pixels outside the photo black, as
+served, or the photo's edge pixels repeated). It prints top-1 per source (``MANIFEST.json``) and per framing, and
+top-1 of the ``auto`` rules: the served one and the alternatives it was chosen from (BENCHMARKS.md, "Real
+photos"). A photo with no face found counts as wrong unless the rule classifies it whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fer_toolkit.fercore.align import aligned_crop, refine_landmarks
+from fer_toolkit.fercore.analyze import FACE_MARGIN
+from fer_toolkit.fercore.faces import FaceDetector
+from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.fercore.preprocess import open_image
+from fer_toolkit.models import model_path
+
+ZOOMS = (0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6)
+
+
+def labelled_files(root: Path) -> list[tuple[Path, str, str]]:
+    """``(path, class, source)`` of every image of ``root/<class>/``; source from ``MANIFEST.json`` or ``all``."""
+    sources = {}
+    manifest = root / "MANIFEST.json"
+    if manifest.is_file():
+        sources = {f["file"]: f.get("source", "all") for f in json.loads(manifest.read_text())["files"]}
+    out = []
+    for d in sorted(p for p in root.iterdir() if p.is_dir()):
+        for f in sorted(d.iterdir()):
+            if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
+                out.append((f, d.name, sources.get(f"{d.name}/{f.name}", "all")))
+    return out
+
+
+def edge_padded(image: Image.Image, pad: int) -> Image.Image:
+    """``image`` with ``pad`` pixels of its edge repeated on every side (numpy ``pad`` mode ``edge``)."""
+    a = np.asarray(image)
+    widths = ((pad, pad), (pad, pad)) + (((0, 0),) if a.ndim == 3 else ())
+    return Image.fromarray(np.pad(a, widths, mode="edge"))
+
+
+def detect_all(files: list[tuple[Path, str, str]], detector: FaceDetector) -> list[dict]:
+    """Per photo: the image, its size, the largest face's box, refined landmarks, and the box's share of the
+    image."""
+    out = []
+    for path, _, _ in files:
+        img = open_image(path)
+        faces = detector.detect(img)
+        rec = {"image": img, "size": img.size, "n": len(faces)}
+        if faces:
+            f = faces[0]
+            rec.update(box=f.box, marks=refine_landmarks(img, f.landmarks, detector),
+                       frac=f.box.area / (img.width * img.height))
+        out.append(rec)
+    return out
+
+
+def framings(rec: dict, size: tuple[int, int], zooms: tuple[float, ...]) -> dict[str, Image.Image]:
+    """Every candidate model input of one photo, by framing name."""
+    img = rec["image"]
+    out = {"whole": img}
+    if "box" not in rec:
+        return out
+    out["box"] = img.crop(rec["box"].expand(FACE_MARGIN, img.width, img.height))
+    pad = max(img.size)
+    padded = edge_padded(img, pad)
+    for z in zooms:
+        out[f"aligned@{z}"] = aligned_crop(img, rec["marks"], size, z)
+        out[f"edge@{z}"] = aligned_crop(padded, rec["marks"] + pad, size, z)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; prints markdown tables."""
+    p = argparse.ArgumentParser(prog="python -m bench.photos", description=__doc__.splitlines()[0])
+    p.add_argument("root", type=Path, help="labelled tree DIR/<class>/<image>")
+    p.add_argument("--model", action="append", help="role or ONNX file (repeatable; default: every role)")
+    p.add_argument("--int8", action="store_true", help="roles' INT8 twins")
+    p.add_argument("--zooms", default=",".join(map(str, ZOOMS)))
+    args = p.parse_args(argv)
+    zooms = tuple(float(z) for z in args.zooms.split(","))
+    files = labelled_files(args.root)
+    recs = detect_all(files, FaceDetector())
+    y = np.array([c for _, c, _ in files])
+    src = np.array([s for _, _, s in files])
+    for spec in args.model or ["fast", "balanced", "accurate"]:
+        pred = Predictor(model_path(spec, int8=args.int8))
+        size = (pred.config.input_size[1], pred.config.input_size[0])
+        labels = np.array(pred.labels)
+        got: dict[str, np.ndarray] = defaultdict(lambda: np.array(["-"] * len(files), dtype=object))
+        for i, rec in enumerate(recs):
+            views = framings(rec, size, zooms)
+            probs = pred.predict(np.stack([pred.preprocess(v) for v in views.values()]))
+            for name, pr in zip(views, probs):
+                got[name][i] = labels[int(np.argmax(pr))]
+        frac = np.array([r.get("frac", 0.0) for r in recs])
+        has = np.array(["box" in r for r in recs])
+        print(f"\n### {spec}{' INT8' if args.int8 else ''}: top-1 by framing (largest face)\n")
+        groups = ["all", *sorted(set(src))]
+        print("| framing | " + " | ".join(groups) + " |\n| --- |" + " ---: |" * len(groups))
+        for name in got:
+            ok = got[name] == y
+            cells = [ok.mean()] + [ok[src == g].mean() for g in groups[1:]]
+            print(f"| {name} | " + " | ".join(f"{100 * c:.1f}%" for c in cells) + " |")
+        print(f"\nfaces found in {has.mean():.1%}; box share of image: median {np.median(frac[has]):.2f}")
+        for g in groups[1:]:
+            m = (src == g) & has
+            print(f"  {g}: faces found {has[src == g].mean():.1%}, box share median {np.median(frac[m]):.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
