@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from bench import decode, demo_latency, faces, inference, scoring, soak
-from bench.common import NPZ, ROOT, cpu_model
+from bench import decode, demo_latency, faces, inference, scoring, shipped, soak
+from bench.common import NPZ, ROOT, machine
 from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_int
 from fer_toolkit.models import default_model
+
+INTRO = ("Each section is the latest run of its benchmark, on the machine it names; the next run replaces it. "
+         "`make bench` (`python -m bench`) writes the whole file, `make bench-faces` sections 5-6, `python -m "
+         "bench.shipped` the shipped-models section and `make soak` the soak table (kept by the others). Earlier "
+         "runs: [docs/benchmarks-archive.md](docs/benchmarks-archive.md).\n")
 
 
 def main() -> None:
@@ -41,9 +45,9 @@ def main() -> None:
         lines.append(text)
 
     emit("# Benchmarks\n")
-    emit(f"Measured {dt.date.today().isoformat()} on {cpu_model()}, {os.cpu_count()} cores, no GPU, "
-         f"with `make bench` (`python -m bench`). Model `{a.model.name}`; inputs are real FER2013 PrivateTest "
-         f"faces and the demo's astronaut photo. Every ratio compares figures from this one run.\n")
+    emit(INTRO)
+    emit("\n".join(["<!-- shipped:start -->", *shipped.section(x_test[:256, ..., None]), "<!-- shipped:end -->\n"]))
+    at = len(lines)  # the targets go here, before section 1
 
     emit("## 1. Per-face inference\n")
     model, note = inference.keras_model(a.keras, a.model.parent / "training_config.json")
@@ -110,7 +114,11 @@ def main() -> None:
     for name, p50, p95 in demo:
         emit(f"| {name} | {p50:.2f} | {p95:.2f} |")
 
-    targets = ["## Targets (issue 5), from the tables below\n", "| target | measured | met |", "| --- | --- | --- |"]
+    targets = ["## Targets (issue 5), from sections 1-4\n",
+               f"Sections 1-4: measured {dt.date.today().isoformat()} on {machine()}, with `make bench` (`python -m "
+               f"bench`). Model `{a.model.name}`; inputs are real FER2013 PrivateTest faces and the demo's astronaut "
+               "photo. Every ratio compares figures from this one run.\n",
+               "| target | measured | met |", "| --- | --- | --- |"]
 
     def target(text, value, ok):
         targets.append(f"| {text} | {value} | {'yes' if ok else '**no**'} |")
@@ -141,7 +149,7 @@ def main() -> None:
     photo = next((p50 for name, p50, _ in demo if "640x480" in name), None)
     if photo is not None:
         target("demo p50 <= 50 ms for a 640x480 photo", f"{photo:.1f} ms", photo <= 50)
-    lines[2:2] = [*targets, ""]
+    lines[at:at] = [*targets, ""]
     print("\n" + "\n".join(targets))
     lines += ["", *faces.sections(a.model, tmp, a.photos)]
     old = a.out.read_text() if a.out.exists() else ""

@@ -66,6 +66,29 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def machine() -> str:
+    """The machine a benchmark ran on, for BENCHMARKS.md: CPU model, cores and the flags INT8 speed depends on."""
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    named = {"avx2": "AVX2", "avx512f": "AVX-512", "avx512_vnni": "VNNI", "avx512_bf16": "BF16", "amx_int8": "AMX"}
+    has = [v for k, v in named.items() if k in flags]
+    return f"{cpu_model()}, {os.cpu_count()} cores" + (f" ({', '.join(has)})" if has else "")
+
+
+def replace_block(text: str, name: str, lines: list[str]) -> str:
+    """``text`` with the block between ``<!-- name:start -->`` and ``<!-- name:end -->`` replaced by ``lines``
+    (appended where the markers are absent): each benchmark run replaces its own section of BENCHMARKS.md."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = "\n".join([start, *lines, end])
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        return before + block + rest.split(end, 1)[1]
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
 def group_rss_mb(pgid: int, field: str = "VmHWM") -> float:
     """Largest ``field`` of ``/proc/<pid>/status`` (``VmHWM``: peak resident set; ``VmRSS``: current) among the
     processes of process group ``pgid``, in MiB."""

@@ -1,26 +1,26 @@
-"""``python -m bench.shipped``: every shipped file, fp32 and INT8, side by side (issue 9's table).
+"""``python -m bench.shipped``: every shipped file, fp32 and INT8, side by side; replaces its section of BENCHMARKS.md.
 
 Speed is measured here, in one run: images/s at batch 256 (best of 5 interleaved rounds) and batch-1
 latency (p50 over 200 calls) on real PrivateTest faces with onnxruntime's default session options. In each
 round every file makes one untimed call before its timed one: after a run, onnxruntime's intra-op threads
-spin-wait for more work, and the spinning threads of the file timed just before took the cores from the next
-one. Without that call (to 2026-12-02, midday) the short runs read low: fast INT8 3,765 images/s against 5,454
-timed on its own, fast fp32 1,494 against 1,830, balanced INT8 1,622 against 1,835, on a 2-core Zen 5 EPYC. The
-multiply-accumulates per image are counted from each fp32 graph (:func:`bench.macs.macs_per_image`; an INT8
-twin runs the same graph), and GMAC/s is that count times images/s: the CPU's sustained rate on that file.
-Accuracy, macro-F1 and ECE are read from each file's export report (``<stem>.export.json``), where the
-export measured them once on PrivateTest: this benchmark does not evaluate PrivateTest again.
+spin-wait for more work, and without that call the spinning threads of the file timed just before take the
+cores from the next one, so short runs read low (docs/benchmarks-archive.md). The multiply-accumulates per image
+are counted from each fp32 graph (:func:`bench.macs.macs_per_image`; an INT8 twin runs the same graph), and
+GMAC/s is that count times images/s: the CPU's sustained rate on that file. Accuracy, macro-F1 and ECE are read
+from each file's export report (``<stem>.export.json``), where the export measured them once on PrivateTest:
+this benchmark does not evaluate PrivateTest again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench.common import NPZ, cpu_model, p50_p95, timeit
+from bench.common import NPZ, ROOT, machine, p50_p95, replace_block, timeit
 from bench.macs import macs_per_image
 from fer_toolkit.fercore.cli import OneLineParser, existing_file
 from fer_toolkit.fercore.predictor import Predictor
@@ -78,16 +78,32 @@ def table(x: np.ndarray, rounds: int = 5, calls: int = 200) -> list[str]:
     return out
 
 
+def section(x: np.ndarray) -> list[str]:
+    """BENCHMARKS.md's section for this benchmark: what ran where, and :func:`table` measured now on ``x``."""
+    return ["## Shipped models (`python -m bench.shipped`)\n",
+            f"Measured {dt.date.today().isoformat()} on {machine()}: every shipped file and its INT8 twin side by "
+            "side in one run, onnxruntime CPU with default session options, real PrivateTest faces. images/s: batch "
+            "256, best of 5 interleaved rounds; latency: p50 of 200 batch-1 calls. Top-1, macro-F1 and ECE come "
+            "from each file's export (PrivateTest, measured once). MACs per image are counted from each fp32 graph "
+            "(`python -m bench.macs`); GMAC/s is that count times images/s.\n", *table(x)]
+
+
 def main() -> int:
     p = OneLineParser(prog="python -m bench.shipped")
     p.add_argument("--npz", type=existing_file, default=NPZ)
+    p.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"),
+                   help="Markdown file whose shipped-models section this run replaces (-: print only)")
     a = p.parse_args()
     if not a.npz.is_file():  # the default is not checked by argparse
         raise SystemExit(f"error: FER2013 not found at {a.npz}")
     with np.load(a.npz) as d:
         x = d["x_test"][:256, :, :, None]
-    print(f"Shipped models on {cpu_model()} (`python -m bench.shipped`):\n")
-    print("\n".join(table(x)))
+    lines = section(x)
+    print("\n".join(lines))
+    if a.out != "-":
+        out = Path(a.out)
+        out.write_text(replace_block(out.read_text() if out.exists() else "# Benchmarks\n", "shipped", lines))
+        print(f"\nwrote {out}")
     return 0
 
 
