@@ -11,7 +11,7 @@ import numpy as np
 from bench import decode, demo_latency, faces, inference, scoring, shipped, soak
 from bench.common import NPZ, ROOT, machine
 from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_int
-from fer_toolkit.models import default_model
+from fer_toolkit.models import resolve
 
 INTRO = ("Each section is the latest run of its benchmark, on the machine it names; the next run replaces it. "
          "`make bench` (`python -m bench`) writes the whole file, `make bench-faces` sections 5-6, `python -m "
@@ -21,7 +21,7 @@ INTRO = ("Each section is the latest run of its benchmark, on the machine it nam
 
 def main() -> None:
     p = OneLineParser(prog="python -m bench")
-    p.add_argument("--model", type=existing_file, default=default_model())
+    p.add_argument("--model", type=existing_file, default=resolve("fast"))
     p.add_argument("--keras", type=Path, default=ROOT / "runs" / "fer2013" / "best.keras",
                    help="the same model in Keras (where absent: the architecture in the model's training_config.json)")
     p.add_argument("--files", type=positive_int, default=20000, help="images in the scoring folder")

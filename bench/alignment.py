@@ -19,7 +19,7 @@ from PIL import Image
 
 from bench.common import NPZ
 from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_int
-from fer_toolkit.models import default_model
+from fer_toolkit.models import resolve
 
 SIZES, ANGLES, ZOOMS = (40, 80, 160), (0, 15, 30), (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 
@@ -151,7 +151,7 @@ def report(model: Path, n: int = 600) -> list[str]:
 
 def main() -> None:
     p = OneLineParser(prog="python -m bench.alignment")
-    p.add_argument("--model", type=existing_file, default=default_model())
+    p.add_argument("--model", type=existing_file, default=resolve("fast"))
     p.add_argument("-n", type=positive_int, default=600)
     a = p.parse_args()
     print("\n".join(report(a.model, a.n)))

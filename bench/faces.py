@@ -99,6 +99,7 @@ def photo_folder(folder: Path, n: int, seed: int = 0) -> Path:
 def photo_scoring(model: Path, tmp: Path, n: int = 300) -> list[tuple[str, float, str]]:
     """``(path, images/s, rows by status)`` for ``fer-toolkit score`` (in-process, one thread per core)."""
     from bench.haar import HaarDetector
+    from fer_toolkit.fercore.options import FaceOptions
     from fer_toolkit.worker import local
 
     folder = photo_folder(tmp / "photos", n)
@@ -108,8 +109,8 @@ def photo_scoring(model: Path, tmp: Path, n: int = 300) -> list[tuple[str, float
     out = []
     for name, faces, det, align in runs:
         t0 = time.perf_counter()
-        s = local.score_local(folder, tmp / f"photos-{len(out)}.csv", faces=faces, model=model, progress=False,
-                             align=align, detector=det)
+        s = local.score_local(folder, tmp / f"photos-{len(out)}.csv", options=FaceOptions(faces=faces, align=align),
+                              model=model, progress=False, detector=det)
         out.append((name, s["files"] / (time.perf_counter() - t0), str(s["status"])))
     return out
 

@@ -23,7 +23,7 @@ from fer_toolkit.fercore.analyze import FACE_MARGIN
 from fer_toolkit.fercore.faces import FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.fercore.preprocess import open_image
-from fer_toolkit.models import model_path
+from fer_toolkit.models import resolve
 
 ZOOMS = (0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6)
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     y = np.array([c for _, c, _ in files])
     src = np.array([s for _, _, s in files])
     for spec in args.model or ["fast", "balanced", "accurate"]:
-        pred = Predictor(model_path(spec, int8=args.int8))
+        pred = Predictor(resolve(spec, args.int8))
         size = (pred.config.input_size[1], pred.config.input_size[0])
         labels = np.array(pred.labels)
         got: dict[str, np.ndarray] = defaultdict(lambda: np.array(["-"] * len(files), dtype=object))

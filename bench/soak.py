@@ -23,7 +23,8 @@ from PIL import Image
 
 from bench.common import NPZ, ROOT, cpu_model, group_rss_mb
 from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_float, positive_int
-from fer_toolkit.models import default_model
+from fer_toolkit.fercore.options import FaceOptions
+from fer_toolkit.models import resolve
 
 MARK_START, MARK_END = "<!-- soak:start -->", "<!-- soak:end -->"
 
@@ -86,7 +87,7 @@ def write_benchmarks(out: Path, row: str, n: int) -> None:
 def main() -> int:
     p = OneLineParser(prog="python -m bench.soak")
     p.add_argument("--files", type=positive_int, default=1_000_000, help="N: images in the job")
-    p.add_argument("--model", type=existing_file, default=default_model())
+    p.add_argument("--model", type=existing_file, default=resolve("fast"))
     p.add_argument("--work", type=Path, default=Path(os.environ.get("SOAK_DIR", "/tmp/fer-soak")))
     p.add_argument("--chunk-size", type=positive_int, default=256)
     p.add_argument("--redis-down", type=positive_float, default=5.0, help="seconds Redis stays down")
@@ -125,7 +126,8 @@ def main() -> int:
         time.sleep(5)  # worker start-up (model load and warm-up) is not part of the job
         base_redis = r.info("memory")["used_memory"]
         t0 = time.perf_counter()
-        job = jobs.submit(folder, report, faces="none", chunk_size=a.chunk_size, model=a.model)  # FER2013 crops
+        job = jobs.submit(folder, report, options=FaceOptions(faces="none"), chunk_size=a.chunk_size,
+                          model=a.model)  # FER2013 crops: classified whole
         killed = restarted = False
         while True:
             try:

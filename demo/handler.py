@@ -14,37 +14,30 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fer_toolkit.api import EmotionModel
-from fer_toolkit.fercore.analyze import FaceMode, FaceResult
+from fer_toolkit.fercore.analyze import FaceResult
 from fer_toolkit.fercore.occlusion import occlusion_map, overlay
+from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.fercore.predictor import top_k
-from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
-from fer_toolkit.models import default_model
+from fer_toolkit.fercore.preprocess import ImageSource, open_image
+from fer_toolkit.fercore.records import FIRST_FACE, box_text, face_records
 
 
 class DemoModel(EmotionModel):
-    """The model, its face detector, the face options and the input limits, loaded once per process: the
-    Python API's :class:`~fer_toolkit.api.EmotionModel` with the demo's argument order.
+    """The model, its face detector and the face options, loaded once per process: the Python API's
+    :class:`~fer_toolkit.api.EmotionModel` with the demo's default model (the ``demo`` entry of
+    :data:`fer_toolkit.models.DEFAULTS`; why that file: BENCHMARKS.md and its model card).
 
     Args:
-        model_path: ONNX file exported by this project (labels come from its metadata), or a shipped role
-            (``fast``, ``balanced``, ``accurate``: the fp32 file); None: the shipped accurate model's static INT8
-            twin (:func:`fer_toolkit.models.default_model`), as accurate on PrivateTest (70.63% vs 70.69%) and
-            1.6x faster per face on an AVX2 CPU, which keeps a 640x480 photo's p50 under 50 ms there
-            (BENCHMARKS.md).
-        max_pixels: decompression-bomb guard for uploads (width x height).
-        faces: face mode (:mod:`fer_toolkit.fercore.analyze`; ``auto`` by default, as everywhere).
-        align: rotate faces level and frame them like FER2013 (False: the detector's box plus a margin).
-        face_threshold: YuNet score threshold 0..1.
+        model, int8, options, providers, fields: as :class:`~fer_toolkit.api.EmotionModel`'s (``max_pixels``,
+            the options' decompression-bomb guard, applies to uploads).
 
     Raises:
-        FileNotFoundError, ValueError: see :class:`fer_toolkit.fercore.predictor.Predictor` and
-            :class:`fer_toolkit.fercore.faces.FaceDetector`.
+        FileNotFoundError, ValueError: see :class:`~fer_toolkit.api.EmotionModel`.
     """
 
-    def __init__(self, model_path: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
-                 faces: FaceMode = "auto", align: bool = True, face_threshold: float = 0.8):
-        super().__init__(model_path or default_model(int8=True, accurate=True), faces, align, face_threshold,
-                         max_pixels)
+    def __init__(self, model: str | Path | None = None, int8: bool | None = None,
+                 options: FaceOptions | None = None, *, providers: str | None = None, **fields):
+        super().__init__(model, int8, options, entry="demo", providers=providers, **fields)
 
 
 @dataclass(frozen=True)
@@ -72,7 +65,8 @@ class DemoResult:
     def gallery(self, size: int = 144) -> list[tuple[Image.Image, str]]:
         """The model inputs (aligned crops) upscaled to ``size`` px, captioned ``"<n>: <label> <p>"``."""
         return [(Image.fromarray(f.pixels.squeeze()).resize((size, size), Image.Resampling.NEAREST),
-                 f"{i}: {f.label} {f.confidence:.0%} ({f.crop})") for i, f in enumerate(self.faces, start=1)]
+                 f"{r['face']}: {r['label']} {r['confidence']:.0%} ({r['crop']})")
+                for f, r in zip(self.faces, face_records(self.faces))]
 
 
 def classify(source: ImageSource, model: DemoModel) -> DemoResult:
@@ -106,7 +100,7 @@ def annotate(image: Image.Image, faces: list[FaceResult]) -> Image.Image:
     size = font_size(*out.size)
     font = ImageFont.load_default(size=size)
     width = max(2, round(size / 8))
-    for i, f in enumerate(faces, start=1):
+    for i, f in enumerate(faces, start=FIRST_FACE):  # the numbers of fer_toolkit.fercore.records
         if f.box is None:
             continue
         b = f.box
@@ -138,11 +132,10 @@ def explain(pixels: np.ndarray, model: DemoModel, grid: int = 8) -> tuple[Image.
 def faces_markdown(result: DemoResult, k: int = 3) -> str:
     """A Markdown table: one row per face with its box and top-``k`` classes."""
     rows = ["| face | box (x, y, w, h) | detector score | crop | top classes |", "| --- | --- | --- | --- | --- |"]
-    for i, f in enumerate(result.faces, start=1):
-        box = "whole image" if f.box is None else f"{f.box.x}, {f.box.y}, {f.box.w}, {f.box.h}"
-        score = "" if f.score is None else f"{f.score:.2f}"
-        rows.append(f"| {i} | {box} | {score} | {f.crop} | "
-                    + ", ".join(f"{lab} {p:.1%}" for lab, p in top_k(f.probs, k)) + " |")
+    for r in face_records(result.faces):
+        score = "" if r["det_score"] is None else f"{r['det_score']:.2f}"
+        rows.append(f"| {r['face']} | {box_text(r, ', ') or 'whole image'} | {score} | {r['crop']} | "
+                    + ", ".join(f"{lab} {p:.1%}" for lab, p in top_k(r["probs"], k)) + " |")
     return "\n".join(rows)
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import gradio
 
 import fer_toolkit
-from fer_toolkit.fercore.cli import OneLineParser
-from fer_toolkit.models import HERE, default_model, model_path
+from fer_toolkit.fercore.cli import OneLineParser, run_cli
+from fer_toolkit.models import HERE, resolve
 
 REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0"]  # YuNet runs on onnxruntime: no OpenCV
 APP = '''"""Hugging Face Space entry point."""
@@ -53,17 +53,17 @@ Model card: `fer_toolkit/models/README.md`. For research and demos only.
 """
 
 
-def stage(out: Path, model: str | Path | None = None) -> Path:
+def stage(out: Path, model: str | Path | None = None, int8: bool | None = None) -> Path:
     """Write the Space folder to ``out`` (replaced if it exists) and return it.
 
     Args:
-        model: the ONNX file to serve, or a shipped role (``fast``, ``balanced``, ``accurate``); default: the
-            demo's, the shipped accurate model's INT8 twin (:func:`fer_toolkit.models.default_model`).
+        model, int8: the ONNX file to serve, or a shipped role (``fast``, ``balanced``, ``accurate``) and its INT8
+            choice (:func:`fer_toolkit.models.resolve`); default: the demo's (:data:`fer_toolkit.models.DEFAULTS`).
 
     Raises:
-        FileNotFoundError: ``model`` does not exist.
+        FileNotFoundError: ``model`` does not exist. ValueError: ``int8`` with a file.
     """
-    model = model_path(model, int8=False) if model is not None else default_model(int8=True, accurate=True)
+    model = resolve(model, int8, entry="demo")
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)
@@ -93,15 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(prog="python -m fer_toolkit.demo.space", description="Stage a Hugging Face Space folder.")
     p.add_argument("out", type=Path, help="folder to write (replaced if it exists)")
     p.add_argument("--model", default=None,
-                   help="ONNX file, or a shipped role: fast, balanced, accurate "
-                   "(default: the accurate file's INT8 twin)")
+                   help="ONNX file, or a shipped role: fast, balanced, accurate (default: the demo's)")
+    p.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
     a = p.parse_args(argv)
-    try:
-        print(f"staged {stage(a.out, a.model)}")
-    except FileNotFoundError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+
+    def run() -> int:
+        print(f"staged {stage(a.out, a.model, a.int8)}")
+        return 0
+
+    return run_cli(run)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from fer_toolkit.training.cli_util import OneLineParser, run_cli
+from fer_toolkit.fercore.cli import OneLineParser, run_cli
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,8 +47,13 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status (:func:`fer_toolkit.fercore.cli.run_cli`'s policy; a failed parity
+    check or calibration, ``RuntimeError``, is one line too)."""
     args = parser().parse_args(argv)
+    return run_cli(lambda: _run(args), expected=(RuntimeError,))
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     from fer_toolkit.export.int8 import requantize
     from fer_toolkit.export.onnx_export import export_run
@@ -90,4 +95,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main, expected=(RuntimeError,)))
+    sys.exit(main())

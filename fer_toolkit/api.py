@@ -3,60 +3,77 @@
 ::
 
     from fer_toolkit import load_model
-    model = load_model()                      # the shipped accurate FER2013 model (accurate=False, int8=True: faster)
+    model = load_model()                      # the API's default model (fer_toolkit.models.DEFAULTS)
     for face in model.analyze("photo.jpg"):   # largest face first
         print(face.box, face.label, round(face.confidence, 3))
 
-It runs the analysis path of the demo and the workers (:func:`fer_toolkit.fercore.analyze.analyze`): YuNet
-face detection, alignment, and the ``auto`` face mode by default.
+It runs the analysis path of ``predict``, the demo and the workers (:func:`fer_toolkit.fercore.analyze.analyze`)
+with the same face options (:class:`~fer_toolkit.fercore.options.FaceOptions`): YuNet face detection, alignment,
+and the ``auto`` face mode by default.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
 from fer_toolkit.fercore.analyze import FaceMode, FaceResult, analyze
 from fer_toolkit.fercore.faces import FaceDetector
+from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.fercore.predictor import Predictor
-from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageSource, open_image
-from fer_toolkit.models import default_model
-from fer_toolkit.models import model_path as resolve_model
+from fer_toolkit.fercore.preprocess import ImageSource, open_image
+from fer_toolkit.models import resolve
 
 
 class EmotionModel:
     """An ONNX emotion classifier and the YuNet face detector, loaded once (both onnxruntime, thread-safe).
 
     Args:
-        model_path: ONNX file exported by this project, or a shipped role (``fast``, ``balanced``, ``accurate``:
-            the fp32 file; :func:`fer_toolkit.models.model_path`); None: the shipped accurate model (multiscale TTA).
-        faces: ``auto`` (default), ``largest``, ``all`` or ``none`` (:mod:`fer_toolkit.fercore.analyze`).
-        align: rotate each face level and frame it like FER2013 (False: the detector's box plus a margin).
-        face_threshold: YuNet score threshold 0..1.
-        max_pixels: larger images are refused (decompression-bomb guard), width x height.
+        model: an ONNX file exported by this project, or a shipped role (``fast``, ``balanced``, ``accurate``);
+            None: ``entry``'s default (:data:`fer_toolkit.models.DEFAULTS`). Resolved once, here, by
+            :func:`fer_toolkit.models.resolve`.
+        int8: True: the role's static INT8 twin; None/False: a role's fp32 file (with ``model`` None, None keeps
+            the default's choice).
+        options: the face options (:class:`~fer_toolkit.fercore.options.FaceOptions`; None: the defaults).
+        entry: whose default model ``model=None`` means (``api``, ``predict``, ``demo``, ``workers``).
+        providers: onnxruntime execution providers (:func:`fer_toolkit.fercore.session.providers`; None:
+            ``FER_PROVIDERS``, else the CPU).
+        **fields: face option fields that replace those of ``options`` (``faces``, ``align``, ``threshold``,
+            ``zoom``, ``max_pixels``).
+
+    Attributes:
+        predictor, detector: the classifier and the face detector. options: the face options in use.
 
     Raises:
-        FileNotFoundError: no such model file. ValueError: not a model exported by this project.
+        FileNotFoundError: no such model file. ValueError: not a model exported by this project, ``int8`` with a
+            file, a face option out of range, or an unavailable execution provider. TypeError: an unknown field.
     """
 
-    def __init__(self, model_path: str | Path | None = None, faces: FaceMode = "auto", align: bool = True,
-                 face_threshold: float = 0.8, max_pixels: int = DEFAULT_MAX_PIXELS):
-        self.predictor = Predictor(resolve_model(model_path or "accurate", int8=False))
-        self.detector = FaceDetector(score_threshold=face_threshold)
-        self.faces, self.align, self.max_pixels = faces, align, max_pixels
+    def __init__(self, model: str | Path | None = None, int8: bool | None = None,
+                 options: FaceOptions | None = None, *, entry: str = "api", providers: str | None = None,
+                 **fields: Any):
+        self.options = (options or FaceOptions()).replace(**fields)
+        self.predictor = Predictor(resolve(model, int8, entry), providers=providers)
+        self.detector = FaceDetector(self.options.threshold, providers=providers)
 
     @property
     def labels(self) -> tuple[str, ...]:
         """Class names in the model's output order (from its metadata)."""
         return self.predictor.labels
 
+    @property
+    def max_pixels(self) -> int:
+        """Larger images are refused (width x height): the options' decompression-bomb guard."""
+        return self.options.max_pixels
+
     def analyze(self, source: ImageSource, faces: FaceMode | None = None) -> list[FaceResult]:
         """Per-face results for one image, largest face first.
 
         Args:
             source: a path, encoded bytes, a PIL image or a uint8 array ``(H, W)`` / ``(H, W, 3)`` (RGB).
-            faces: this call's face mode (None: the model's).
+            faces: this call's face mode (None: the options').
 
         Returns:
             One :class:`~fer_toolkit.fercore.analyze.FaceResult` per face (``box``, ``landmarks``, ``score``,
@@ -65,21 +82,23 @@ class EmotionModel:
 
         Raises:
             fer_toolkit.fercore.preprocess.ImageDecodeError: unreadable, corrupt or too large input (one line).
+            ValueError: an unknown face mode.
         """
-        return self.analyze_image(open_image(source, self.max_pixels), faces)
+        return self.analyze_image(open_image(source, self.options.max_pixels), faces)
 
     def analyze_image(self, image: Image.Image, faces: FaceMode | None = None) -> list[FaceResult]:
         """:meth:`analyze` for an image already decoded by :func:`~fer_toolkit.fercore.preprocess.open_image`
         (EXIF orientation applied, size checked): nothing is decoded again."""
-        return analyze(image, self.predictor, self.detector, faces or self.faces, self.align)
+        return analyze(image, self.predictor, self.detector, self.options.replace(faces=faces))
 
 
-def load_model(model_path: str | Path | None = None, int8: bool = False, accurate: bool = True,
-               **options) -> EmotionModel:
-    """An :class:`EmotionModel` for ``model_path``, or a shipped model: the accurate one (multiscale TTA) by default,
-    the fast one with ``accurate=False``, either's INT8 twin with ``int8=True``. ``model_path`` may also name a
-    shipped role (``fast``, ``balanced``, ``accurate``), whose INT8 twin ``int8=True`` picks.
+def load_model(model: str | Path | None = None, int8: bool | None = None, options: FaceOptions | None = None,
+               **fields: Any) -> EmotionModel:
+    """An :class:`EmotionModel`: ``load_model()`` is the API's default model, ``load_model("fast", int8=True)``
+    a shipped role's INT8 twin, ``load_model("my.onnx")`` a file; ``options`` and face option ``fields``
+    (``faces="all"``, ``threshold=0.9`` ...) as :class:`EmotionModel`'s (``providers`` too).
 
-    ``options`` go to :class:`EmotionModel` (``faces``, ``align``, ``face_threshold``, ``max_pixels``)."""
-    path = resolve_model(model_path, int8) if model_path else default_model(int8, accurate)
-    return EmotionModel(path, **options)
+    Raises:
+        see :class:`EmotionModel`.
+    """
+    return EmotionModel(model, int8, options, **fields)

@@ -1,7 +1,8 @@
 """The ``fer-toolkit`` command (``[project.scripts]``): one command, one subcommand per job.
 
-Each subcommand runs the same code as its ``python -m fer_toolkit.<package>`` entry point. A subcommand whose
-optional dependencies are not installed prints one line naming the extra to install, and exits 1.
+Each subcommand runs the same code as its ``python -m fer_toolkit.<package>`` entry point, under the one error
+policy of :mod:`fer_toolkit.fercore.cli`. A subcommand whose optional dependencies are not installed prints one
+line naming the extra to install, and exits 1.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import importlib
 import importlib.util
 import sys
 from dataclasses import dataclass
+
+from fer_toolkit.fercore.cli import print_error, run_cli
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     name, rest = argv[0], argv[1:]
     command = COMMANDS.get(name)
     if command is None:
-        print(f"fer-toolkit: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
+        print_error(f"unknown command {name!r} (choose from {', '.join(COMMANDS)})", "fer-toolkit")
         return 2
     hint = missing_extra(command)
     if hint:
@@ -89,11 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     module = importlib.import_module(command.module)
     args = [command.subcommand, *rest] if command.subcommand else rest
-    if command.module.startswith(("fer_toolkit.training", "fer_toolkit.export")):
-        from fer_toolkit.training.cli_util import run_cli
-
-        return run_cli(lambda: module.main(args), expected=(RuntimeError,))
-    return module.main(args)
+    return run_cli(lambda: module.main(args))  # each main runs in it too; this catches what escapes a module
 
 
 if __name__ == "__main__":

@@ -150,8 +150,9 @@ def summary_lines(result: dict) -> list[str]:
 
 def parser(prog: str = "fer-toolkit evaluate-photos"):
     """The argument parser (errors exit 2 with one line)."""
-    from fer_toolkit.fercore.analyze import FACE_MODES
-    from fer_toolkit.fercore.cli import OneLineParser, unit_interval
+    from fer_toolkit.fercore.cli import OneLineParser
+    from fer_toolkit.fercore.options import add_face_arguments
+    from fer_toolkit.fercore.session import add_providers_argument
 
     p = OneLineParser(prog=prog, description="Top-1, macro-F1 and per-class recall of the serving path on a "
                       "labelled folder tree DIR/<class>/<image>.")
@@ -160,25 +161,27 @@ def parser(prog: str = "fer-toolkit evaluate-photos"):
                    help="folder for metrics.json, confusion.png and predictions.csv (default: photos-eval)")
     p.add_argument("--model", help="ONNX model exported by this project, or a shipped role: fast, balanced, "
                    "accurate (default: predict's)")
-    p.add_argument("--int8", action="store_true", help="the shipped model's static INT8 twin")
-    p.add_argument("--faces", choices=FACE_MODES, default="auto", help="face mode, as in predict and score")
-    p.add_argument("--no-align", dest="align", action="store_false", help="crop the detector's box instead")
-    p.add_argument("--face-threshold", type=unit_interval, default=0.8, help="detector score threshold 0..1")
+    p.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
+    add_face_arguments(p)
+    add_providers_argument(p)
     return p
 
 
 def main(argv: list[str] | None = None, prog: str = "fer-toolkit evaluate-photos") -> int:
     """Entry point; 0 on success, 1 on a bad tree or model (one line on stderr)."""
-    args = parser(prog).parse_args(argv)
-    from fer_toolkit.api import load_model
+    from fer_toolkit.fercore.cli import run_cli
 
-    options = {"faces": args.faces, "align": args.align, "face_threshold": args.face_threshold}
-    try:
-        model = load_model(args.model, args.int8, **options)
-        result = evaluate(model, args.root, args.out, options)
-    except (FileNotFoundError, ValueError) as e:
-        print(f"{prog}: error: {str(e).splitlines()[0]}", file=sys.stderr)
-        return 1
+    args = parser(prog).parse_args(argv)
+    return run_cli(lambda: _run(args))
+
+
+def _run(args) -> int:
+    from fer_toolkit.api import EmotionModel
+    from fer_toolkit.fercore.options import FaceOptions
+
+    options = FaceOptions.from_args(args)
+    model = EmotionModel(args.model, args.int8, options, entry="predict", providers=args.providers)
+    result = evaluate(model, args.root, args.out, options.to_json())
     print("\n".join(summary_lines(result)))
     print(f"wrote {args.out}/metrics.json, confusion.png, predictions.csv")
     return 0

@@ -13,7 +13,7 @@ Face modes:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from PIL import Image
@@ -22,8 +22,12 @@ from fer_toolkit.fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmar
 from fer_toolkit.fercore.faces import Box, Face, FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
 
+if TYPE_CHECKING:
+    from fer_toolkit.fercore.options import FaceOptions
+
 FaceMode = Literal["auto", "largest", "all", "none"]
 FACE_MODES: tuple[str, ...] = ("auto", "largest", "all", "none")
+DEFAULT_FACES: FaceMode = "auto"  # everywhere: the CLI, the API, the demo and the workers
 FACE_MARGIN = 0.1  # each side, as a fraction of the box, for unaligned (--no-align) crops
 #: ``auto``: an image is a face crop when its largest face covers at least this fraction of it. YuNet's box
 #: covers >= 51% of 95% of FER2013 Training crops (``python -m bench.alignment``).
@@ -90,26 +94,29 @@ def face_input(image: Image.Image, face: Face, predictor: Predictor, detector: F
 
 
 def analyze(image: Image.Image, predictor: Predictor, detector: FaceDetector | None,
-            faces: FaceMode = "auto", align: bool = True, zoom: float = DEFAULT_ZOOM,
-            margin: float = FACE_MARGIN, score_threshold: float | None = None) -> list[FaceResult]:
+            options: FaceOptions | None = None, margin: float = FACE_MARGIN) -> list[FaceResult]:
     """Classify the faces in ``image`` (or the image itself); see the module docstring for the modes.
 
     Args:
         image: a decoded Pillow image, EXIF orientation already applied
             (:func:`fer_toolkit.fercore.preprocess.open_image`).
-        detector: needed unless ``faces`` is ``none``; its threshold and input scale apply.
-        align: rotate each face level and frame it like FER2013 (:mod:`fer_toolkit.fercore.align`); False crops the
-            detector's box grown by ``margin`` on each side (``--no-align``).
-        zoom: framing around the FER2013 template (1 = as measured on FER2013).
-        score_threshold: detector score threshold 0..1 for this call (None: the detector's own).
+        detector: needed unless the face mode is ``none``; its input scale applies.
+        options: :class:`~fer_toolkit.fercore.options.FaceOptions` (None: the defaults): the face mode, alignment
+            (:mod:`fer_toolkit.fercore.align`; without it, the detector's box grown by ``margin`` on each side),
+            the detector's score threshold and the aligned crops' zoom.
 
     Returns:
         ``[]`` when faces are requested and none is found (nor, in ``auto``, is the image a face crop);
         otherwise one :class:`FaceResult` per region, largest face first.
 
     Raises:
-        ValueError: unknown ``faces`` mode, or a detector is needed and missing.
+        ValueError: a detector is needed and missing.
     """
+    if options is None:
+        from fer_toolkit.fercore.options import FaceOptions
+
+        options = FaceOptions()
+    faces, align, zoom = options.faces, options.align, options.zoom
     if faces not in FACE_MODES:
         raise ValueError(f"faces must be one of {', '.join(FACE_MODES)}, got {faces!r}")
     if faces == "none":
@@ -119,7 +126,7 @@ def analyze(image: Image.Image, predictor: Predictor, detector: FaceDetector | N
     size = predictor.config.input_size
     if faces == "auto" and is_face_crop(image, [], size) and max(image.size) <= CROP_FACTOR * max(size):
         return [_whole(image, predictor)]
-    found = detector.detect(image, score_threshold)
+    found = detector.detect(image, options.threshold)
     if faces == "auto" and is_face_crop(image, found, size):
         return [_whole(image, predictor)]
     found = found[: 1 if faces == "largest" else None]

@@ -1,12 +1,52 @@
-"""Command-line helpers shared by every entry point."""
+"""The one command-line policy of every entry point: parsers, argument types, and how errors end a command.
+
+- A bad command line: ``prog: error: <message>`` on one line (no usage dump), exit status 2
+  (:class:`OneLineParser`, the argument types below).
+- An expected failure while running (:data:`EXPECTED`: :class:`UserError` and its subclasses, ``ValueError``,
+  ``FileNotFoundError``, and what a command adds): ``error: <first line>``, exit status 1, no traceback
+  (:func:`run_cli`, which every ``main`` runs in, and the ``fer-toolkit`` command around them).
+- Ctrl-C: ``error: interrupted``, exit status 130.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Callable, TypeVar
 
 T = TypeVar("T", int, float)
+
+
+class UserError(Exception):
+    """A failure the user can fix (a missing folder, a bad data set, an unknown job); ``str(err)`` is one line."""
+
+
+EXPECTED: tuple[type[BaseException], ...] = (UserError, FileNotFoundError, ValueError)
+
+
+def error_line(e: BaseException) -> str:
+    """The first line of ``e``'s message, or its type's name when it has none."""
+    text = str(e)
+    return text.splitlines()[0] if text.strip() else type(e).__name__
+
+
+def print_error(message: str, prog: str | None = None) -> None:
+    """``[prog: ]error: <message>`` on stderr, one line."""
+    print(f"{prog + ': ' if prog else ''}error: {message.splitlines()[0] if message else ''}", file=sys.stderr)
+
+
+def run_cli(main: Callable[[], int], expected: tuple[type[BaseException], ...] = ()) -> int:
+    """Run ``main()`` and return its exit status; :data:`EXPECTED` and ``expected`` errors print one
+    ``error:`` line and return 1, Ctrl-C returns 130. Anything else is a bug and keeps its traceback."""
+    try:
+        return main()
+    except (*EXPECTED, *expected) as e:
+        print_error(error_line(e))
+        return 1
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        return 130
 
 
 class OneLineParser(argparse.ArgumentParser):

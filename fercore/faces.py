@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 from PIL import Image
+
+from fer_toolkit.fercore.session import session
 
 YUNET_PATH = Path(__file__).resolve().parent / "data" / "yunet" / "yunet_s_dynamic.onnx"
 YUNET_SHA256 = "daede24002cc8590f457998cc5e6c9e8b82f45f6bd969506a8913cd4ed10a2d3"
 STRIDES = (8, 16, 32)
+#: Keep faces the detector scores at least this (0..1); how it was chosen: ``fercore/data/yunet/README.md``.
+DEFAULT_THRESHOLD = 0.8
 
 
 @dataclass(frozen=True)
@@ -77,36 +80,34 @@ class FaceDetector:
     """YuNet face detector on onnxruntime (thread-safe; create once per process).
 
     Args:
-        score_threshold: keep faces scoring at least this (0..1). 0.8 separates real faces (>= 0.84) from
-            the worst false positive measured (0.758), see ``fercore/data/yunet/README.md`` and BENCHMARKS.md.
-        upscale: the detector sees the image resized by this factor. At 1.0 YuNet found every face of
-            24 px and more and 62% of 20-px faces in a 2048x1536 photo; 1.25 found 88% of 20-px faces at
-            ~2x the time (BENCHMARKS.md, section 5) ...
+        score_threshold: keep faces scoring at least this (0..1); :data:`DEFAULT_THRESHOLD` by default (how it
+            was chosen: ``fercore/data/yunet/README.md``).
+        upscale: the detector sees the image resized by this factor; above 1 finds more very small faces and
+            takes longer (BENCHMARKS.md, face detection) ...
         max_input_pixels: ... unless that exceeds this many pixels; then the scale is lowered to fit (a
             very large photo is downscaled; boxes are always mapped back to the image's pixels).
         min_side: images whose shorter side is below this are upscaled to it (small crops with a face filling
             them), whatever ``upscale`` says.
         nms_iou: IoU above which the lower-scoring of two boxes is dropped.
-        intra_op_threads: onnxruntime threads (0 = one per core). 1 by default: on a 640x480 photo one thread
-            took 7.7 ms and all (2) threads 13.4 ms on the 2-core machine of BENCHMARKS.md (section 5), and
-            the demo and the workers run several requests or processes at once anyway.
+        intra_op_threads: onnxruntime threads (0 = one per core). 1 by default: the demo and the workers run
+            several requests or processes at once anyway (timings: BENCHMARKS.md, face detection).
         model_path: the ONNX file (default: the vendored one).
+        providers: onnxruntime execution providers (:func:`fer_toolkit.fercore.session.providers`; None:
+            ``FER_PROVIDERS``, else the CPU).
 
     Raises:
         FileNotFoundError: the model file is missing.
+        ValueError: a threshold outside 0..1, or an unavailable execution provider (``ProviderError``).
     """
 
-    def __init__(self, score_threshold: float = 0.8, upscale: float = 1.0, max_input_pixels: int = 8_000_000,
-                 min_side: int = 160, nms_iou: float = 0.3, intra_op_threads: int = 1,
-                 model_path: str | Path = YUNET_PATH):
+    def __init__(self, score_threshold: float = DEFAULT_THRESHOLD, upscale: float = 1.0,
+                 max_input_pixels: int = 8_000_000, min_side: int = 160, nms_iou: float = 0.3,
+                 intra_op_threads: int = 1, model_path: str | Path = YUNET_PATH, providers: str | None = None):
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f"score threshold must be within 0..1, got {score_threshold}")
         if not Path(model_path).is_file():
             raise FileNotFoundError(f"face detector model not found: {model_path}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = intra_op_threads
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
+        self.session = session(model_path, intra_op_threads, providers)
         self.input_name = self.session.get_inputs()[0].name
         self.outputs = [f"{k}_{s}" for k in ("cls", "obj", "bbox", "kps") for s in STRIDES]
         self.score_threshold, self.upscale, self.max_input_pixels = score_threshold, upscale, max_input_pixels

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
-import onnxruntime as ort
 
 from fer_toolkit.fercore.config import DataConfig
 from fer_toolkit.fercore.preprocess import ImageSource, load_image
+from fer_toolkit.fercore.session import session
 
 
 def model_id(path: str | Path) -> str:
@@ -28,6 +28,8 @@ class Predictor:
         model_path: ONNX file written by ``python -m fer_toolkit.export``.
         intra_op_threads: onnxruntime intra-op threads (0 = onnxruntime's default,
             one per core); use 1 when running one process per core.
+        providers: onnxruntime execution providers (:func:`fer_toolkit.fercore.session.providers`; None:
+            ``FER_PROVIDERS``, else the CPU).
 
     Attributes:
         config: :class:`DataConfig` (labels, input size, channels) from ``metadata_props``.
@@ -37,17 +39,13 @@ class Predictor:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the model lacks the metadata this project writes.
+        ValueError: the model lacks the metadata this project writes, or an unavailable execution provider
+            (``ProviderError``).
     """
 
-    def __init__(self, model_path: str | Path, intra_op_threads: int = 0):
+    def __init__(self, model_path: str | Path, intra_op_threads: int = 0, providers: str | None = None):
         path = Path(model_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"model not found: {path}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = intra_op_threads
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.session = session(path, intra_op_threads, providers)
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.config = DataConfig.from_metadata(self.metadata)
         self.input_name = self.session.get_inputs()[0].name

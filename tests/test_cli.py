@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -112,13 +113,90 @@ def test_a_shipped_role_names_the_model_in_the_api_demo_and_predict():
     assert proc.stdout.splitlines()[1].split()[3] == "happy"
 
 
+def test_each_entry_points_default_is_the_one_table():
+    """No ``--model``: each entry point takes its row of ``fer_toolkit.models.DEFAULTS``."""
+    from fer_toolkit.api import EmotionModel, load_model
+    from fer_toolkit.demo.handler import DemoModel
+    from fer_toolkit.models import DEFAULTS, resolve
+    from fer_toolkit.worker.settings import scorer_model
+
+    assert load_model().predictor.path == resolve(*DEFAULTS["api"])
+    assert EmotionModel(entry="predict").predictor.path == resolve(*DEFAULTS["predict"])
+    assert DemoModel().predictor.path == resolve(*DEFAULTS["demo"])
+    assert scorer_model() == resolve(*DEFAULTS["workers"]) or "SCORER_MODEL" in os.environ
+
+
+def test_a_role_is_the_same_file_in_predict_score_the_api_and_the_demo(tmp_path):
+    """``--model balanced`` is one file everywhere (``--int8`` its twin): ``predict --json`` and the CSV report
+    of ``score`` give the same probabilities, face numbers and boxes for the same photos, with the API's and the
+    demo's file."""
+    import csv
+    import json
+
+    from fer_toolkit.api import load_model
+    from fer_toolkit.demo.handler import DemoModel
+    from fer_toolkit.models import resolve
+    from fer_toolkit.worker.settings import scorer_model
+
+    photo = ROOT / "demo" / "examples" / "astronaut.jpg"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.open(photo).save(folder / "astronaut.jpg")
+    Image.open(photo).crop((170, 50, 280, 190)).resize((48, 48)).save(folder / "crop.png")  # classified whole
+    for extra in ([], ["--int8"]):
+        want = resolve("balanced", int8=bool(extra))
+        assert load_model("balanced", int8=bool(extra)).predictor.path == want
+        assert DemoModel("balanced", int8=bool(extra)).predictor.path == want
+        assert scorer_model("balanced", bool(extra)) == want
+        pred = run("-m", "fer_toolkit", "predict", "--json", "--model", "balanced", *extra,
+                   str(folder / "astronaut.jpg"), str(folder / "crop.png"))
+        assert pred.returncode == 0, pred.stderr
+        records = {Path(j["file"]).name: j["faces"] for j in map(json.loads, pred.stdout.splitlines())}
+        out = tmp_path / f"report{len(extra)}.csv"
+        score = run("-m", "fer_toolkit", "score", str(folder), "--out", str(out), "--model", "balanced", *extra)
+        assert score.returncode == 0, score.stderr
+        assert json.loads(out.with_suffix(".summary.json").read_text())["model_id"].startswith(want.name + "@")
+        with out.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert [(r["path"], r["face"]) for r in rows] == [("astronaut.jpg", "1"), ("crop.png", "1")]
+        for r in rows:
+            [face] = records[r["path"]]
+            assert face["face"] == int(r["face"]) and face["crop"] == r["crop"]
+            assert face["box"] == ([int(v) for v in r["box"].split(",")] if r["box"] else None)
+            assert {k: float(r[f"p_{k}"]) for k in face["probs"]} == face["probs"]
+            assert face["label"] == r["label"] and face["confidence"] == float(r["confidence"])
+
+
 @pytest.mark.parametrize("args,text", [
-    (["--model", "models/fer2013_cnn.onnx", "--int8"], "--int8 picks a shipped model's INT8 twin"),
-    (["--model", "fast", "--fast"], "--model excludes --fast"),
+    (["--model", "models/fer2013_cnn.onnx", "--int8"], "--int8 picks a shipped role's INT8 twin"),
+    (["--fast"], "unrecognized arguments: --fast"),
     (["--model", "quick"], "model quick not found: give an ONNX file or one of fast, balanced, accurate"),
 ])
 def test_predict_model_arguments(args, text):
     assert_one_line_error(run("-m", "fer_toolkit", "predict", *args, "demo/examples/astronaut.jpg"), text)
+
+
+@pytest.mark.parametrize("command", [["predict", "demo/examples/astronaut.jpg"], ["score", "demo/examples",
+                                                                                 "--out", "never.csv"]])
+def test_an_unknown_execution_provider_is_one_line(command, tmp_path):
+    """``--providers`` / ``FER_PROVIDERS`` pick from onnxruntime's own list; any other name is one line."""
+    proc = run("-m", "fer_toolkit", *command, "--providers", "NoSuchExecutionProvider")
+    assert_one_line_error(proc, "execution provider 'NoSuchExecutionProvider' is not available")
+    assert proc.returncode == 1 and "CPUExecutionProvider" in proc.stderr
+    env = {**ENV, "FER_PROVIDERS": "nosuch"}
+    proc = subprocess.run([sys.executable, "-m", "fer_toolkit", *command], cwd=ROOT, capture_output=True,
+                          text=True, env=env, timeout=300)
+    assert_one_line_error(proc, "execution provider 'nosuch' is not available")
+    assert not (ROOT / "never.csv").exists()
+
+
+def test_providers_take_short_names_and_default_to_the_cpu(monkeypatch):
+    from fer_toolkit.fercore.session import providers
+
+    monkeypatch.delenv("FER_PROVIDERS", raising=False)
+    assert providers() == ["CPUExecutionProvider"] == providers("cpu") == providers(" CPU, cpu ")
+    monkeypatch.setenv("FER_PROVIDERS", "CPUExecutionProvider")
+    assert providers() == ["CPUExecutionProvider"]
 
 
 def test_space_staging_takes_a_role_and_a_bad_model_is_one_line(tmp_path):

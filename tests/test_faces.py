@@ -149,6 +149,7 @@ def test_rotated_face_comes_out_level(detector):
 
 def test_auto_classifies_a_fer_crop_whole_and_a_photo_by_faces(detector, predictor, fer):
     from fer_toolkit.fercore.analyze import analyze
+    from fer_toolkit.fercore.options import FaceOptions
 
     for x in fer["x_test"][:20]:
         [r] = analyze(Image.fromarray(x), predictor, detector)
@@ -156,19 +157,19 @@ def test_auto_classifies_a_fer_crop_whole_and_a_photo_by_faces(detector, predict
         assert np.allclose(list(r.probs.values()), predictor.predict(x[..., None])[0], atol=1e-6)
     big = Image.fromarray(fer["x_test"][1]).resize((150, 150), Image.Resampling.BICUBIC)  # a crop, enlarged
     assert [r.crop for r in analyze(big, predictor, detector)] == ["whole"]
-    assert [r.crop for r in analyze(big, predictor, detector, "all")] == ["aligned"]
+    assert [r.crop for r in analyze(big, predictor, detector, FaceOptions(faces="all"))] == ["aligned"]
     photo, truth = group_photo(clear_fer_faces(fer, detector))
     found = analyze(photo, predictor, detector)
     assert len(found) == len(truth) and all(r.crop == "aligned" and r.box is not None for r in found)
     assert all(r.pixels.shape == predictor.config.input_shape for r in found)
-    assert analyze(photo, predictor, detector, "largest")[0].box.w > 150  # the 200-px astronaut
-    assert [r.crop for r in analyze(photo, predictor, detector, align=False)] == ["box"] * len(truth)
+    assert analyze(photo, predictor, detector, FaceOptions(faces="largest"))[0].box.w > 150  # the 200-px astronaut
+    assert [r.crop for r in analyze(photo, predictor, detector, FaceOptions(align=False))] == ["box"] * len(truth)
     assert analyze(Image.fromarray(np.asarray(photo)[600:1200, :400]).resize((640, 480)), predictor, detector,
-                   "none")[0].crop == "whole"
+                   FaceOptions(faces="none"))[0].crop == "whole"
     sky = Image.new("RGB", (640, 480), (90, 140, 200))
     assert analyze(sky, predictor, detector) == []
     with pytest.raises(ValueError, match="faces must be one of"):
-        analyze(sky, predictor, detector, "some")
+        FaceOptions(faces="some")
 
 
 def test_occlusion_map_explains_the_top_class(predictor, fer):

@@ -19,6 +19,15 @@ def test_core_predictor_does_not_import_tensorflow():
     assert out.stdout.strip() == "", f"imported: {out.stdout}"
 
 
+def test_the_in_process_scorer_imports_neither_redis_nor_celery():
+    """``fer_toolkit.worker.local`` (``fer-toolkit score``, ``make score``) scores without a broker: job planning
+    (``worker.plan``) stands apart from the Redis store."""
+    code = ("import sys, fer_toolkit.worker.local, fer_toolkit.worker.__main__\n"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'celery', 'kombu'))))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"imported: {out.stdout}"
+
+
 def test_serving_runs_face_detection_without_opencv():
     code = (
         "import sys, fer_toolkit.fercore.analyze as analyze, fer_toolkit.fercore.faces as faces\n"

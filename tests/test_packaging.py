@@ -132,7 +132,7 @@ def test_python_api_imports_no_generic_names_and_no_tensorflow(installed):
             "m = fer_toolkit.load_model()\n"
             "faces = m.analyze('astronaut.jpg')\n"
             "assert faces[0].label == 'happy' and faces[0].box is not None, faces\n"
-            "assert 'site-packages' in fer_toolkit.__file__ and 'site-packages' in str(fer_toolkit.default_model())\n"
+            "assert 'site-packages' in fer_toolkit.__file__ and 'site-packages' in str(fer_toolkit.resolve_model())\n"
             f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {GENERIC + ('tensorflow', 'keras')!r})\n"
             "print(','.join(bad))\n")
     out = run(installed, str(venv / "bin" / "python"), "-c", code)

@@ -71,14 +71,14 @@ def test_a_recovered_member_exports_again_and_its_card_points_to_the_ensemble(pa
 
 def test_member_errors(pair, small_tree, tmp_path):
     from fer_toolkit.export.recover import recover_run
-    from fer_toolkit.models import default_model
+    from fer_toolkit.models import resolve
 
     with pytest.raises(ValueError, match="no member 'nope'.*its members are"):
         recover_run(pair[0], tmp_path / "rec", small_tree, member="nope")
     with pytest.raises(ValueError, match="several members"):
         recover_run(pair[0], tmp_path / "rec", small_tree)
     with pytest.raises(ValueError, match="several members or test-time views: recover one member"):
-        recover_run(default_model(role="accurate"), tmp_path / "rec", small_tree)
+        recover_run(resolve("accurate"), tmp_path / "rec", small_tree)
     with pytest.raises(ValueError, match=r"holds one network \(student\): recover it without --member"):
-        recover_run(default_model(role="fast"), tmp_path / "rec", small_tree, member="0")
+        recover_run(resolve("fast"), tmp_path / "rec", small_tree, member="0")
     assert not (tmp_path / "rec").exists()

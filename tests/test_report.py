@@ -13,10 +13,10 @@ from fer_toolkit.worker.report import neutralise, sort_key, write_report
 LABELS = ("happy", "sad")
 
 
-def row(path, status="ok", error="", probs=(0.75, 0.25), face=None, box=""):
-    return {"path": path, "status": status, "error": error, "label": "happy" if probs else "",
-            "confidence": max(probs) if probs else None, "probs": list(probs) if probs else None,
-            "face": face, "box": box}
+def row(path, status="ok", error="", probs=(0.75, 0.25), face=None, box=None):
+    return {"path": path, "status": status, "error": error, "label": "happy" if probs else None,
+            "confidence": max(probs) if probs else None, "probs": dict(zip(LABELS, probs)) if probs else None,
+            "face": face, "box": box, "det_score": None, "landmarks": None, "crop": "whole" if probs else None}
 
 
 def test_neutralise():

@@ -10,13 +10,12 @@ import pytest
 
 from fer_toolkit.fercore import FER2013_LABELS
 from fer_toolkit.fercore.predictor import Predictor
-from fer_toolkit.models import HERE, card, default_model
+from fer_toolkit.models import HERE, card, resolve
 from fer_toolkit.training.calibration import expected_calibration_error
 from tests.conftest import SHIPPED_MODEL
 
-SHIPPED = {"fast": default_model(), "fast.int8": default_model(int8=True),
-           "balanced": default_model(role="balanced"), "balanced.int8": default_model(int8=True, role="balanced"),
-           "accurate": default_model(accurate=True), "accurate.int8": default_model(int8=True, accurate=True)}
+SHIPPED = {f"{role}{'.int8' if int8 else ''}": resolve(role, int8) for role in ("fast", "balanced", "accurate")
+           for int8 in (False, True)}
 
 
 @pytest.fixture(scope="module")

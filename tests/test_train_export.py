@@ -219,10 +219,10 @@ def test_recover_takes_the_recipe_beside_a_file_only_where_it_is_that_networks(t
 
 def test_recover_refuses_a_tta_export(tmp_path, small_tree):
     from fer_toolkit.export.recover import recover_run
-    from fer_toolkit.models import default_model
+    from fer_toolkit.models import resolve
 
     with pytest.raises(ValueError, match="test-time views"):
-        recover_run(default_model(accurate=True), tmp_path / "rec", small_tree)
+        recover_run(resolve("accurate"), tmp_path / "rec", small_tree)
 
 
 def test_a_recovered_network_trains_on_from_where_it_was(tiny_onnx, tiny_run, small_tree, tmp_path):
@@ -271,7 +271,7 @@ def test_ensemble_table_matches_the_exported_graph(tiny_onnx, tiny_run, small_tr
 
 def test_ensemble_table_cli_errors_are_one_line(small_tree, tmp_path, capsys):
     """A run folder without ``best.keras`` exits 1 with one ``error:`` line, no traceback."""
-    from fer_toolkit.training.cli_util import run_cli
+    from fer_toolkit.fercore.cli import run_cli
     from fer_toolkit.training.ensembles import main
 
     assert run_cli(lambda: main(["--data", str(small_tree), str(tmp_path / "nope")])) == 1

@@ -175,7 +175,7 @@ def test_every_file_gets_exactly_one_row(env, fer):
     assert "new\nline.png" in by_path and "ünïcødé_表情.png" in by_path
     ok = by_path["face_00000.png"]
     assert abs(sum(float(ok[f"p_{x}"]) for x in labels) - 1) < 1e-3 and ok["label"] in labels
-    assert ok["crop"] == "whole" and ok["face"] == ok["box"] == ""  # a FER2013 crop is classified whole
+    assert ok["crop"] == "whole" and ok["face"] == "1" and ok["box"] == ""  # a FER2013 crop is classified whole
     summary = json.loads(out.with_suffix(".summary.json").read_text())
     assert summary["files"] == len(expected) and summary["status"]["error"] == 8
     assert summary["model_id"].startswith("fer2013_cnn.onnx@") and summary["params"]["chunk_size"] == 64
@@ -208,7 +208,7 @@ def test_faces_mode_rows(env, fer):
     rows = {r["path"]: r for r in read_report(out)}
     assert list(next(iter(rows.values())))[-5:] == ["face", "box", "det_score", "landmarks", "crop"]
     a = rows["astronaut.jpg"]
-    assert a["status"] == "ok" and a["face"] == "0" and a["crop"] == "aligned" and float(a["det_score"]) > 0.8
+    assert a["status"] == "ok" and a["face"] == "1" and a["crop"] == "aligned" and float(a["det_score"]) > 0.8
     x, y, w, h = map(int, a["box"].split(","))
     assert 100 < x < 300 and w > 50
     marks = [float(v) for v in a["landmarks"].split(",")]
@@ -488,22 +488,27 @@ def test_json_only_and_no_tensorflow():
 
 
 def test_a_shipped_role_names_the_model(env, fer, monkeypatch):
-    """``--model fast`` / ``SCORER_MODEL=accurate``: a role names the shipped file's INT8 twin (the default is
-    ``balanced``); a file of that name would win; anything else is a path, and a missing one is one line."""
-    from fer_toolkit.models import default_model
+    """``--model fast`` / ``SCORER_MODEL=accurate``: a role names the shipped fp32 file, ``--int8`` /
+    ``SCORER_INT8=1`` its INT8 twin, as in ``predict``, the API and the demo; unset, the workers' default of
+    ``fer_toolkit.models.DEFAULTS``; anything else is a path, and a missing one is one line."""
+    from fer_toolkit.models import DEFAULTS, resolve
     from fer_toolkit.worker import settings
 
     monkeypatch.delenv("SCORER_MODEL", raising=False)
-    assert settings.load().model == default_model(int8=True, role="balanced")
+    monkeypatch.delenv("SCORER_INT8", raising=False)
+    assert settings.load().model == resolve(*DEFAULTS["workers"])
     monkeypatch.setenv("SCORER_MODEL", "accurate")
-    assert settings.load().model == default_model(int8=True, role="accurate")
+    assert settings.load().model == resolve("accurate") and resolve("accurate").name == "fer2013_cnn_flip.onnx"
+    monkeypatch.setenv("SCORER_INT8", "1")
+    assert settings.load().model == resolve("accurate", int8=True)
     folder = env["base"] / "in" / "roles"
     write_faces(folder, fer["x_test"][:40])
     out = env["base"] / "out" / "roles.csv"
-    proc = cli(env, "score", str(folder), "--out", str(out), "--model", "fast")
-    assert proc.returncode == 0, proc.stderr
-    summary = json.loads(out.with_suffix(".summary.json").read_text())
-    assert summary["model_id"].startswith("fer2013_cnn.int8.onnx@") and summary["files"] == 40
+    for extra, name in (([], "fer2013_cnn.onnx@"), (["--int8"], "fer2013_cnn.int8.onnx@")):
+        proc = cli(env, "score", str(folder), "--out", str(out), "--model", "fast", *extra)
+        assert proc.returncode == 0, proc.stderr
+        summary = json.loads(out.with_suffix(".summary.json").read_text())
+        assert summary["model_id"].startswith(name) and summary["files"] == 40
     proc = cli(env, "score", str(folder), "--out", str(out), "--model", "fastest")
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1 and "fastest" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from fer_toolkit.training.cli_util import OneLineParser, run_cli
+from fer_toolkit.fercore.cli import OneLineParser, run_cli
 
 
 def _pair(text: str) -> tuple[int, int]:
@@ -73,8 +73,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--precision", choices=("auto", "float32", "mixed_bfloat16", "mixed_float16"), default=d.precision,
                     help="auto: mixed_bfloat16 on a GPU or a CPU with native bf16 (AVX-512 BF16, AMX), else float32")
     tr.add_argument("--soft-labels", default=d.soft_labels,
-                    help="teacher probabilities (.npy, N_train x K) to distil, or crowd votes (.npz in the FER+ layout, "
-                         ".csv with a class-name header; --kd-temperature 1 trains on their distribution)")
+                    help="teacher probabilities (.npy, N_train x K) to distil, or crowd votes (.npz in the FER+ "
+                         "layout, .csv with a class-name header; --kd-temperature 1 trains on their distribution)")
     tr.add_argument("--init", default=d.init,
                     help="start from this network (.keras, e.g. one recovered with 'fer-toolkit export "
                          "--from-onnx'): its weights, widths, head units and crop; a warm restart, new schedule")
@@ -102,8 +102,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status."""
+    """Entry point; returns the exit status (:func:`fer_toolkit.fercore.cli.run_cli`'s policy)."""
     args = parser().parse_args(argv)
+    return run_cli(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.cmd == "prepare":
         from fer_toolkit.training.prepare import csv_to_tree, npz_to_tree
@@ -132,4 +136,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(main))
+    sys.exit(main())

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from fer_toolkit.fercore import IMAGE_EXTENSIONS, DataConfig, ImageDecodeError, load_image
+from fer_toolkit.fercore.cli import UserError
 
 log = logging.getLogger(__name__)
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A data folder is missing or malformed; ``str(err)`` is one readable line."""
 
 

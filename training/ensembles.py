@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from fer_toolkit.training.cli_util import OneLineParser, run_cli
+from fer_toolkit.fercore.cli import OneLineParser, run_cli
 from fer_toolkit.training.config import TTA_MODES
 
 DEFAULT_MODES = ("none", "flip")

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.worker import parts, report, settings, store
+from fer_toolkit.worker.plan import JobState
 
 log = logging.getLogger(__name__)
 LOCK_S = 60  # the lock expires this long after its last extension: a SIGKILLed finalizer blocks no one for longer
@@ -41,9 +43,9 @@ def finalize_job(job_id: str) -> str:
     if meta is None:
         return "lost"
     folder = Path(meta["parts"])
-    if meta["state"] in ("done", "cancelled"):
+    if meta["state"] in (JobState.DONE, JobState.CANCELLED):
         parts.remove(folder)
-        return "already" if meta["state"] == "done" else "ended"
+        return "already" if meta["state"] == JobState.DONE else "ended"
     n_chunks = meta["n_chunks"]
     if store.retrying(lambda: store.missing_chunks(job_id, n_chunks), cfg.redis_grace):
         return "incomplete"
@@ -55,14 +57,14 @@ def finalize_job(job_id: str) -> str:
     except (OSError, ValueError, RuntimeError) as e:
         error = one_line(e)
         log.error("job %s: report not written: %s", job_id, error)
-        store.retrying(lambda: store.end(job_id, "failed", error=error), cfg.redis_grace)
+        store.retrying(lambda: store.end(job_id, JobState.FAILED, error=error), cfg.redis_grace)
         return "failed"
     finally:
         try:
             store.unlock(job_id, token)
         except store.REDIS_ERRORS:
             pass  # it expires
-    store.retrying(lambda: store.end(job_id, "done", summary=summary), cfg.redis_grace)
+    store.retrying(lambda: store.end(job_id, JobState.DONE, summary=summary), cfg.redis_grace)
     parts.remove(folder)  # only once the job is recorded done: a crash before this leaves the parts for a retry
     log.info("job %s: wrote %s (%d rows)", job_id, meta["out"], summary["rows"])
     return "done"
@@ -91,5 +93,6 @@ def _assemble(job_id: str, meta: dict, folder: Path, token: str, cfg: settings.S
         if n_files != meta["total"]:  # aborts the atomic write: never a short report
             raise RuntimeError(f"{meta['total'] - n_files} files have no row; report not written")
 
-    return report.write_report(rows(), out, meta["labels"], meta["params"]["faces"], meta["total"],
-                               meta["submitted_at"], meta["model_id"], meta["params"])
+    faces = FaceOptions.from_json(meta["params"]["face_options"]).faces
+    return report.write_report(rows(), out, meta["labels"], faces, meta["total"], meta["submitted_at"],
+                               meta["model_id"], meta["params"])

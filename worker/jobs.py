@@ -3,79 +3,49 @@
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Callable
 
+from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.fercore.predictor import Predictor
-from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
-from fer_toolkit.models import model_path as resolve_model
-from fer_toolkit.worker import parts, scoring, settings, store
+from fer_toolkit.worker import parts, settings, store
+from fer_toolkit.worker.plan import TERMINAL, JobError, JobState, plan_chunks, print_note
 
-TERMINAL = ("done", "failed", "cancelled")
-
-
-class JobError(Exception):
-    """A job cannot be submitted or followed; ``str(err)`` is one line."""
+__all__ = ["JobError", "JobState", "TERMINAL", "cancel", "status", "submit", "wait"]
 
 
-def print_note(note: str) -> None:
-    """The default ``notify`` of :func:`submit` and the in-process scorer: one line to stderr."""
-    print(note, file=sys.stderr, flush=True)
-
-
-def plan_chunks(root: Path, recursive: bool, chunk_size: int, notify: Callable[[str], None]) -> list[list[str]]:
-    """The image files under ``root`` (relative paths, sorted) cut into chunks of ``chunk_size``.
-
-    Raises:
-        JobError: no such folder, ``chunk_size`` < 1, or no image files (``notify`` hears of skipped subfolders).
-    """
-    if not root.is_dir():
-        raise JobError(f"input folder not found: {root}")
-    if chunk_size < 1:
-        raise JobError(f"chunk size must be >= 1, got {chunk_size}")
-    files, skipped = scoring.list_files_counting_skipped(root, recursive)
-    if skipped:
-        notify(f"note: skipped {skipped} image file{'s' if skipped > 1 else ''} in subfolders of {root}; "
-               "add --recursive (make score RECURSIVE=1) to include them")
-    if not files:
-        raise JobError(f"no image files ({', '.join(sorted(scoring.IMAGE_EXTENSIONS))}) in {root}"
-                       + (" (only in subfolders: add --recursive)" if skipped else ""))
-    return [files[i:i + chunk_size] for i in range(0, len(files), chunk_size)]
-
-
-def submit(root: str | Path, out: str | Path, recursive: bool = False, faces: str = "auto", chunk_size: int = 256,
-           model: str | Path | None = None, max_pixels: int = DEFAULT_MAX_PIXELS, align: bool = True,
-           face_threshold: float | None = None, notify: Callable[[str], None] = print_note) -> str:
+def submit(root: str | Path, out: str | Path, recursive: bool = False, options: FaceOptions | None = None,
+           chunk_size: int = 256, model: str | Path | None = None, int8: bool | None = None,
+           notify: Callable[[str], None] = print_note) -> str:
     """Queue a scoring job and return its id at once: write the chunk plan into the job folder beside the
     report (:mod:`fer_toolkit.worker.parts`), record the job in Redis, send one ``(job id, chunk index)`` message
     per chunk.
 
-    ``notify`` receives one-line notes (files skipped in subfolders); default: printed to stderr.
+    ``options`` (default :class:`~fer_toolkit.fercore.options.FaceOptions`) travel in the job's parameters;
+    ``model`` and ``int8`` as :func:`fer_toolkit.worker.settings.scorer_model`; ``notify`` receives one-line
+    notes (files skipped in subfolders); default: printed to stderr.
 
     Raises:
         fer_toolkit.worker.settings.PathNotAllowed: input or report outside the configured roots.
         JobError: no such folder, no images, bad chunk size, or the chunks could not all be queued.
+        FileNotFoundError, ValueError: no such model, or ``int8`` with a file.
         redis.exceptions.RedisError: Redis unreachable before anything was queued.
     """
     from fer_toolkit.worker.tasks import score_chunk
 
     cfg = settings.load()
-    if faces not in scoring.FACE_MODES:
-        raise JobError(f"faces must be one of {', '.join(scoring.FACE_MODES)}")
-    if face_threshold is not None and not 0.0 <= face_threshold <= 1.0:
-        raise JobError(f"face threshold must be within 0..1, got {face_threshold}")
+    options = options or FaceOptions()
     root_r = settings.under_roots(root, cfg.input_roots, "input folder")
     out_r = settings.under_roots(out, cfg.output_roots, "report")
-    model_path = (resolve_model(model) if model else cfg.model).resolve()
+    model_path = settings.scorer_model(model, int8).resolve()
     predictor = Predictor(model_path)
     chunks = plan_chunks(root_r, recursive, chunk_size, notify)
     job_id = uuid.uuid4().hex
     folder = parts.job_dir(out_r, job_id)
-    params = {"input": str(root_r), "recursive": recursive, "faces": faces, "chunk_size": chunk_size,
-              "model": str(model_path), "max_pixels": max_pixels, "align": align, "face_threshold": face_threshold}
+    params = {"input": str(root_r), "recursive": recursive, "chunk_size": chunk_size, "model": str(model_path),
+              "face_options": options.to_json()}
     parts.write_plan(folder, chunks)
     try:
         store.create(job_id, {"out": str(out_r), "parts": str(folder), "total": sum(map(len, chunks)),
@@ -92,13 +62,14 @@ def submit(root: str | Path, out: str | Path, recursive: bool = False, faces: st
     except Exception as e:  # noqa: BLE001 - kombu and redis errors alike: the job cannot run as submitted
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         with contextlib.suppress(*store.REDIS_ERRORS):
-            store.end(job_id, "failed", error=f"submit interrupted: {reason}")
+            store.end(job_id, JobState.FAILED, error=f"submit interrupted: {reason}")
         raise JobError(f"job {job_id} not queued: {reason}") from None
     return job_id
 
 
 def status(job_id: str) -> dict:
-    """``state``, ``total``, ``done``, ``failed`` (files with an error row), ``images_per_second``,
+    """``state`` (a :class:`~fer_toolkit.worker.plan.JobState` value), ``total``, ``done``, ``failed`` (files
+    with an error row), ``images_per_second``,
     ``eta_seconds``, ``out`` and ``error`` of a job.
 
     Raises:
@@ -109,12 +80,13 @@ def status(job_id: str) -> dict:
         raise JobError(f"unknown job {job_id} (wrong id, expired, or Redis lost its state: was it restarted "
                        "without persistence?)")
     chunks, done, failed = store.progress(job_id)
-    state = "running" if meta["state"] == "queued" and chunks else meta["state"]  # workers never write "running"
+    state = JobState(meta["state"])
+    state = JobState.RUNNING if state is JobState.QUEUED and chunks else state  # workers never write "running"
     started = meta.get("started_at") or meta["submitted_at"]
     elapsed = (meta.get("finished_at") or time.time()) - started
     rate = done / elapsed if done and elapsed > 0 else None
     eta = (meta["total"] - done) / rate if rate and state not in TERMINAL else None
-    return {"job": job_id, "state": state, "total": meta["total"], "done": done, "failed": failed,
+    return {"job": job_id, "state": state.value, "total": meta["total"], "done": done, "failed": failed,
             "chunks": f"{chunks}/{meta['n_chunks']}", "images_per_second": rate, "eta_seconds": eta,
             "out": meta["out"], "error": meta.get("error", "")}
 
@@ -168,6 +140,6 @@ def cancel(job_id: str) -> None:
     meta = store.get(job_id)
     if meta is None:
         raise JobError(f"unknown job {job_id}")
-    store.end(job_id, "cancelled")  # a job already done stays done, with its report
-    if meta["state"] != "done":
+    store.end(job_id, JobState.CANCELLED)  # a job already done stays done, with its report
+    if meta["state"] != JobState.DONE:
         parts.remove(Path(meta["parts"]))

@@ -11,13 +11,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
+from fer_toolkit.fercore.records import PROB_DIGITS, SCORE_DIGITS, box_text, landmarks_text
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FACE_EXTRA = ("det_score", "landmarks", "crop")
 
 
 def columns(labels: Sequence[str], faces: str) -> list[str]:
-    """Header: path, status, error, label, confidence, p_<label>..., then with face detection face, box and
-    (appended later) det_score, landmarks, crop."""
+    """Header: path, status, error, label, confidence, p_<label>..., then with face detection face (1-based),
+    box and (appended later) det_score, landmarks, crop."""
     cols = ["path", "status", "error", "label", "confidence", *(f"p_{name}" for name in labels)]
     return cols + (["face", "box", *FACE_EXTRA] if faces != "none" else [])
 
@@ -27,16 +29,20 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.{PROB_DIGITS}f}"
+
+
 def cells(row: dict, labels: Sequence[str], faces: str) -> list[str]:
-    """One CSV record for a row dict from :mod:`fer_toolkit.worker.scoring`."""
-    probs = row["probs"] or [None] * len(labels)
-    out = [neutralise(row["path"]), row["status"], neutralise(row["error"]), row["label"],
-           "" if row["confidence"] is None else f"{row['confidence']:.6f}",
-           *("" if p is None else f"{p:.6f}" for p in probs)]
+    """One CSV record for a row dict from :mod:`fer_toolkit.worker.scoring` (its face fields are
+    :func:`fer_toolkit.fercore.records.face_record`'s, written as they are: the same rounding as ``predict``)."""
+    probs = row["probs"] or {}
+    out = [neutralise(row["path"]), row["status"], neutralise(row["error"]), row["label"] or "",
+           _number(row["confidence"]), *(_number(probs.get(name)) for name in labels)]
     if faces != "none":
-        out += ["" if row["face"] is None else str(row["face"]), row["box"]]
-        score = row.get("det_score")
-        out += ["" if score is None else f"{score:.4f}", row.get("landmarks", ""), row.get("crop", "")]
+        score = row["det_score"]
+        out += ["" if row["face"] is None else str(row["face"]), box_text(row),
+                "" if score is None else f"{score:.{SCORE_DIGITS}f}", landmarks_text(row), row["crop"] or ""]
     return out
 
 
@@ -58,7 +64,7 @@ def atomic_write(path: Path, write: Callable[[object], None], mode: str = "w") -
 
 
 def sort_key(row: dict) -> tuple[str, int]:
-    """Report order: by path, then face index (the whole-image / no-face row first)."""
+    """Report order: by path, then face number (an error or no-face row, without one, first)."""
     return row["path"], -1 if row["face"] is None else row["face"]
 
 

@@ -1,10 +1,9 @@
 """Chunk scoring shared by the Celery task and the in-process scorer (no Celery, no Redis here).
 
-A row is a JSON-native dict: ``path`` (relative, POSIX), ``status`` (``ok``,
-``error`` or ``no_face``), ``error`` (one line or ""), ``label``, ``confidence``,
-``probs`` (list in the model's label order, or None), ``face`` (index or None),
-``box`` (``"x,y,w,h"`` or ""), ``det_score`` (detector score or None), ``landmarks``
-(``"x1,y1,...,x5,y5"`` or "") and ``crop`` (``aligned``, ``box``, ``whole`` or "").
+A row is a JSON-native dict: ``path`` (relative, POSIX), ``status`` (``ok``, ``error`` or ``no_face``),
+``error`` (one line or ""), and the fields of :func:`fer_toolkit.fercore.records.face_record` (``face``, the
+1-based face number, ``box``, ``label``, ``confidence``, ``probs``, ``det_score``, ``landmarks``, ``crop``),
+all None for an error or no-face row.
 """
 
 from __future__ import annotations
@@ -16,13 +15,15 @@ from pathlib import Path
 import numpy as np
 
 from fer_toolkit.fercore import IMAGE_EXTENSIONS, ImageDecodeError
-from fer_toolkit.fercore.analyze import FACE_MODES, analyze
+from fer_toolkit.fercore.analyze import FaceResult, analyze
 from fer_toolkit.fercore.faces import FaceDetector
+from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.fercore.predictor import Predictor
-from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, open_image
+from fer_toolkit.fercore.preprocess import open_image
+from fer_toolkit.fercore.records import FIRST_FACE, face_record, face_records
 from fer_toolkit.worker.report import sort_key
 
-_CACHE: dict[tuple[str, int], tuple[Predictor, FaceDetector | None]] = {}
+_CACHE: dict[tuple[str, int, str | None], tuple[Predictor, FaceDetector | None]] = {}
 
 
 def list_files(root: Path, recursive: bool = False) -> list[str]:
@@ -50,17 +51,19 @@ def list_files_counting_skipped(root: Path, recursive: bool = False) -> tuple[li
     return sorted(found), skipped
 
 
-def models(model_path: str | Path, ort_threads: int = 1, faces: bool = False) -> tuple[Predictor, FaceDetector | None]:
+def models(model_path: str | Path, ort_threads: int = 1, faces: bool = False,
+           providers: str | None = None) -> tuple[Predictor, FaceDetector | None]:
     """The process's predictor (and detector), created on first use and reused.
 
-    Called inside the task, so each worker process (after fork) makes its own session.
+    Called inside the task, so each worker process (after fork) makes its own session. ``providers``: see
+    :func:`fer_toolkit.fercore.session.providers` (None: ``FER_PROVIDERS``, else the CPU).
     """
-    key = (str(Path(model_path).resolve()), ort_threads)
+    key = (str(Path(model_path).resolve()), ort_threads, providers)
     if key not in _CACHE:
-        _CACHE[key] = (Predictor(model_path, intra_op_threads=ort_threads), None)
+        _CACHE[key] = (Predictor(model_path, intra_op_threads=ort_threads, providers=providers), None)
     predictor, detector = _CACHE[key]
     if faces and detector is None:
-        detector = FaceDetector(intra_op_threads=ort_threads)
+        detector = FaceDetector(intra_op_threads=ort_threads, providers=providers)
         _CACHE[key] = (predictor, detector)
     return predictor, detector
 
@@ -86,68 +89,48 @@ def check_file(root: Path, rel: str) -> bytes:
         raise ImageDecodeError(f"unreadable: {getattr(e, 'strerror', None) or e}") from None
 
 
-def _row(path: str, status: str, error: str = "", probs: np.ndarray | None = None, labels=(), face=None, box="",
-         det_score=None, landmarks="", crop=""):
-    row = {"path": path, "status": status, "error": error, "label": "", "confidence": None, "probs": None,
-           "face": face, "box": box, "det_score": det_score, "landmarks": landmarks, "crop": crop}
-    if probs is not None:
-        i = int(np.argmax(probs))
-        row.update(label=labels[i], confidence=float(probs[i]), probs=[float(p) for p in probs])
-    return row
+def _row(path: str, status: str, error: str = "", record: dict | None = None) -> dict:
+    empty = dict.fromkeys(("face", "box", "label", "confidence", "probs", "det_score", "landmarks", "crop"))
+    return {"path": path, "status": status, "error": error, **(record or empty)}
 
 
 def score_files(root: str | Path, paths: list[str], predictor: Predictor, detector: FaceDetector | None = None,
-                faces: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS, batch_size: int = 256,
-                align: bool = True, face_threshold: float | None = None) -> list[dict]:
+                options: FaceOptions | None = None, batch_size: int = 256) -> list[dict]:
     """Score ``paths`` (relative to ``root``): at least one row per path, never an exception per file.
 
     Returns rows sorted by path then face (:func:`fer_toolkit.worker.report.sort_key`).
 
-    With ``faces="none"`` each image is classified whole (decoded, preprocessed,
-    inferred in batches of ``batch_size``); with ``auto``/``largest``/``all`` faces are
-    detected (:func:`fer_toolkit.fercore.analyze.analyze`, aligned unless ``align`` is False, detector
-    threshold ``face_threshold``) and each gets a row (``face`` index, ``box``, ``det_score``,
-    ``landmarks``, ``crop``), or one ``no_face`` row; ``auto`` classifies a face crop whole
-    (``crop`` = ``whole``).
-
-    Raises:
-        ValueError: unknown ``faces`` mode.
+    With the face mode ``none`` each image is classified whole (decoded, preprocessed, inferred in batches of
+    ``batch_size``); otherwise :func:`fer_toolkit.fercore.analyze.analyze` runs with ``options`` (default
+    :class:`~fer_toolkit.fercore.options.FaceOptions`) and each face gets a row, or the image one ``no_face`` row;
+    ``auto`` classifies a face crop whole (``crop`` = ``whole``).
     """
-    if faces not in FACE_MODES:
-        raise ValueError(f"faces must be one of {', '.join(FACE_MODES)}, got {faces!r}")
-    root, labels = Path(root).resolve(), predictor.labels
+    options = options or FaceOptions()
+    root = Path(root).resolve()
     rows: list[dict] = []
     pending: list[tuple[str, np.ndarray]] = []
 
     def flush():
         if pending:
-            probs = predictor.predict(np.stack([x for _, x in pending]))
-            rows.extend(_row(p, "ok", probs=pr, labels=labels) for (p, _), pr in zip(pending, probs))
+            probs = predictor.to_dicts(predictor.predict(np.stack([x for _, x in pending])))
+            rows.extend(_row(p, "ok", record=face_record(FIRST_FACE, FaceResult(None, pr)))
+                        for (p, _), pr in zip(pending, probs))
             pending.clear()
 
     for rel in paths:
         try:
             data = check_file(root, rel)
-            if faces == "none":
-                pending.append((rel, predictor.preprocess(data, max_pixels)))
+            if options.faces == "none":
+                pending.append((rel, predictor.preprocess(data, options.max_pixels)))
                 if len(pending) >= batch_size:
                     flush()
                 continue
-            found = analyze(open_image(data, max_pixels), predictor, detector, faces, align=align,
-                            score_threshold=face_threshold)
+            found = analyze(open_image(data, options.max_pixels), predictor, detector, options)
         except ImageDecodeError as e:
             rows.append(_row(rel, "error", str(e)))
             continue
         if not found:
             rows.append(_row(rel, "no_face"))
-        for i, f in enumerate(found):
-            probs = np.array([f.probs[k] for k in labels])
-            if f.box is None:
-                rows.append(_row(rel, "ok", probs=probs, labels=labels, crop=f.crop))
-                continue
-            box = f"{f.box.x},{f.box.y},{f.box.w},{f.box.h}"
-            marks = "" if f.landmarks is None else ",".join(f"{v:.1f}" for v in f.landmarks.ravel())
-            rows.append(_row(rel, "ok", probs=probs, labels=labels, face=i, box=box, det_score=round(f.score, 4),
-                             landmarks=marks, crop=f.crop))
+        rows.extend(_row(rel, "ok", record=r) for r in face_records(found))
     flush()
     return sorted(rows, key=sort_key)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fer_toolkit.models import model_path
+from fer_toolkit.models import resolve
 
 
 def _roots(name: str) -> tuple[Path, ...]:
@@ -23,11 +23,10 @@ class Settings:
         REDIS_URL: broker and result backend (default ``redis://127.0.0.1:6379/0``).
         SCORER_INPUT_ROOTS / SCORER_OUTPUT_ROOTS: ``os.pathsep``-separated folders that
             job inputs / reports must lie under (default: the current directory).
-        SCORER_MODEL: default ONNX model, a file or a shipped role (``fast``, ``balanced``, ``accurate``: that
-            file's INT8 twin, :func:`fer_toolkit.models.model_path`). Default ``balanced``: three networks in
-            one pass each; 70.41% PrivateTest top-1 (v6), 1,491-1,597 images/s at batch 256 on a 2-core AMD
-            EPYC with AVX-512 VNNI (v5, the same graph), 729-885 on a slower one, and 372-423 on one with AVX2
-            only, where ``fast`` (68.99%) makes 1,030-1,147 (BENCHMARKS.md).
+        SCORER_MODEL: default model of ``score``, ``submit`` and the workers: an ONNX file or a shipped role
+            (``fast``, ``balanced``, ``accurate``: the fp32 file; :func:`fer_toolkit.models.resolve`). Unset: the
+            workers' entry of :data:`fer_toolkit.models.DEFAULTS` (speed and accuracy: BENCHMARKS.md).
+        SCORER_INT8: ``1`` picks the role's static INT8 twin (``--int8``).
         SCORER_VISIBILITY_TIMEOUT: seconds before Redis redelivers an unacknowledged
             chunk (default 300; must exceed the longest chunk's scoring time).
         SCORER_RESTORE_INTERVAL: seconds between scans for such chunks (default 5).
@@ -63,7 +62,7 @@ def load() -> Settings:
         redis_url=env("REDIS_URL", "redis://127.0.0.1:6379/0"),
         input_roots=_roots("SCORER_INPUT_ROOTS"),
         output_roots=_roots("SCORER_OUTPUT_ROOTS"),
-        model=model_path(env("SCORER_MODEL", "balanced"), must_exist=False),  # a worker starts; a job says why
+        model=scorer_model(must_exist=False),  # a worker starts; a job says why
         visibility_timeout=visibility,
         restore_interval=int(env("SCORER_RESTORE_INTERVAL", "5")),
         ort_threads=int(env("SCORER_ORT_THREADS", "1")),
@@ -73,6 +72,20 @@ def load() -> Settings:
         sweep_interval=float(env("SCORER_SWEEP_INTERVAL", "10")),
         stall_timeout=int(env("SCORER_STALL_TIMEOUT", str(2 * visibility + 30))),
     )
+
+
+def scorer_model(spec: str | Path | None = None, int8: bool | None = None, must_exist: bool = True) -> Path:
+    """The model file of a scoring job: ``spec`` (``--model``), else ``SCORER_MODEL``, else the workers' default;
+    ``int8`` (``--int8``), else ``SCORER_INT8``; resolved by :func:`fer_toolkit.models.resolve`.
+
+    Raises:
+        FileNotFoundError, ValueError: see :func:`fer_toolkit.models.resolve` (one line).
+    """
+    if spec is None:
+        spec = os.environ.get("SCORER_MODEL") or None
+    if int8 is None and os.environ.get("SCORER_INT8", "").strip():
+        int8 = os.environ["SCORER_INT8"].strip().lower() not in ("0", "false", "no")
+    return resolve(spec, int8, entry="workers", must_exist=must_exist)
 
 
 class PathNotAllowed(ValueError):

@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from fer_toolkit.worker import settings
+from fer_toolkit.worker.plan import JobState
 
 _CLIENT: dict[str, redis.Redis] = {}
 ACTIVE = "fer:jobs:active"
@@ -62,7 +63,7 @@ def key(job_id: str, part: str = "") -> str:
 def create(job_id: str, meta: dict, ttl: int) -> None:
     """Store a new job's metadata (values JSON-encoded) with state ``queued`` and mark it active."""
     p = client().pipeline(transaction=True)
-    p.hset(key(job_id), mapping={k: json.dumps(v) for k, v in {**meta, "state": "queued"}.items()})
+    p.hset(key(job_id), mapping={k: json.dumps(v) for k, v in {**meta, "state": JobState.QUEUED}.items()})
     p.expire(key(job_id), ttl)
     p.sadd(ACTIVE, job_id)
     p.execute()
@@ -80,13 +81,13 @@ def update(job_id: str, **fields) -> None:
         client().hset(key(job_id), mapping={k: json.dumps(v) for k, v in fields.items()})
 
 
-def end(job_id: str, state: str, **fields) -> None:
+def end(job_id: str, state: JobState, **fields) -> None:
     """Record a terminal ``state`` (done, failed, cancelled) with ``finished_at`` and drop the job from the active set.
 
     A job already done or cancelled keeps that state (a late chunk's failure does not overwrite it).
     """
     current = client().hget(key(job_id), "state")
-    if current is not None and json.loads(current) not in ("done", "cancelled"):
+    if current is not None and json.loads(current) not in (JobState.DONE, JobState.CANCELLED):
         update(job_id, state=state, finished_at=time.time(), **fields)
     client().srem(ACTIVE, job_id)
 

@@ -22,6 +22,7 @@ import time
 from celery import bootsteps
 
 from fer_toolkit.worker import settings, store
+from fer_toolkit.worker.plan import TERMINAL, JobState
 
 log = logging.getLogger(__name__)
 MAX_REQUEUES = 3
@@ -38,7 +39,7 @@ def sweep(app, cfg: settings.Settings, now: float | None = None) -> dict[str, st
     actions: dict[str, str] = {}
     for job_id in store.active_jobs():
         meta = store.get(job_id)
-        if meta is None or meta["state"] in ("done", "failed", "cancelled"):
+        if meta is None or meta["state"] in TERMINAL:
             store.client().srem(store.ACTIVE, job_id)  # expired, lost, or ended
             actions[job_id] = "forget"
             continue
@@ -55,7 +56,7 @@ def sweep(app, cfg: settings.Settings, now: float | None = None) -> dict[str, st
             continue
         n = meta.get("requeues", 0)
         if n >= MAX_REQUEUES:
-            store.end(job_id, "failed", error=f"{len(missing)} chunks never finished after {n} re-queues "
+            store.end(job_id, JobState.FAILED, error=f"{len(missing)} chunks never finished after {n} re-queues "
                                               f"(e.g. chunk {missing[0]})")
             actions[job_id] = "failed"
             continue

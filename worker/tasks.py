@@ -15,11 +15,12 @@ import logging
 import numpy as np
 from celery.signals import worker_process_init
 
+from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.worker import finalizer, parts, scoring, settings, store
 from fer_toolkit.worker.app import app
+from fer_toolkit.worker.plan import TERMINAL, JobState
 
 log = logging.getLogger(__name__)
-SKIP_STATES = ("done", "failed", "cancelled")
 
 
 @worker_process_init.connect
@@ -56,26 +57,26 @@ def score_chunk(job_id: str, index: int) -> None:
     """
     cfg = settings.load()
     meta = store.retrying(lambda: store.get(job_id), cfg.redis_grace)
-    if meta is None or meta["state"] in SKIP_STATES:
+    if meta is None or meta["state"] in TERMINAL:
         return
     p = meta["params"]
     try:
         root = settings.under_roots(p["input"], cfg.input_roots, "input folder")
         folder = settings.under_roots(meta["parts"], cfg.output_roots, "job folder")
         paths = parts.chunk_paths(folder, index)
-        predictor, detector = scoring.models(p["model"], cfg.ort_threads, p["faces"] != "none")
+        options = FaceOptions.from_json(p["face_options"])
+        predictor, detector = scoring.models(p["model"], cfg.ort_threads, options.faces != "none")
         if predictor.model_id != meta["model_id"]:
             raise RuntimeError(f"worker has model {predictor.model_id}, job was submitted with {meta['model_id']}")
-        rows = scoring.score_files(root, paths, predictor, detector, p["faces"], p["max_pixels"],
-                                   align=p.get("align", True), face_threshold=p.get("face_threshold"))
+        rows = scoring.score_files(root, paths, predictor, detector, options)
         parts.write_part(folder, index, rows)
     except (settings.PathNotAllowed, RuntimeError, OSError, ValueError) as e:
         now = store.retrying(lambda: store.get(job_id), cfg.redis_grace)
-        if now is None or now["state"] == "cancelled":  # cancel removed the job folder under this chunk
+        if now is None or now["state"] == JobState.CANCELLED:  # cancel removed the job folder under this chunk
             return
         error = f"chunk {index}: {finalizer.one_line(e)}"
         log.error("job %s: %s", job_id, error)
-        store.retrying(lambda: store.end(job_id, "failed", error=error), cfg.redis_grace)
+        store.retrying(lambda: store.end(job_id, JobState.FAILED, error=error), cfg.redis_grace)
         return
     n_errors = sum(r["status"] == "error" for r in rows)
     n_done = store.retrying(lambda: store.chunk_done(job_id, index, len(paths), n_errors, cfg.key_ttl),
