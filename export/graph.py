@@ -2,9 +2,9 @@
 
 The Keras model starts with ``Rescaling(1/255)``, which tf2onnx writes as
 ``Mul`` (and ``Add`` of 0) in front of the first ``Conv``. In an INT8 graph that
-``Mul`` becomes a ``QLinearMul`` over every input pixel (12.6% of the INT8
-model's time at batch 256, measured with onnxruntime's profiler on the shipped
-model), and the input is quantized after a lossy scale. Folding the scale into
+``Mul`` becomes a ``QLinearMul`` over every input pixel (a visible share of the
+INT8 model's time in onnxruntime's profiler, ``python -m bench.profile``),
+and the input is quantized after a lossy scale. Folding the scale into
 the first convolution's weights (``conv(s * x, W) = conv(x, s * W)``, exact also
 at zero-padded borders) leaves raw 0..255 pixels at the input, which an 8-bit
 quantizer represents exactly.

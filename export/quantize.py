@@ -4,24 +4,18 @@ Calibrated on real training images; the INT8 file carries the fp32 file's
 metadata plus ``quantization`` and ``calibration_images``. Dynamic quantization
 is not used: it was slower than fp32 for these convolutions (issue 5).
 
-Choices, measured on the shipped model against its fp32 file (top-1 agreement on
-the 3,589 PrivateTest images): the input ``Rescaling`` is folded into the first
+Choices, each compared on the shipped model by its top-1 agreement with the fp32 file (the figures:
+``docs/history.md`` and the model cards): the input ``Rescaling`` is folded into the first
 Conv (:func:`fer_toolkit.export.graph.fold_input_scale`), which removes an INT8 ``QLinearMul``
 over every pixel and makes the input quantization exact. Activation ranges are
 the mean over calibration batches of each batch's min and max (onnxruntime's
-``CalibMovingAverage``), which clips rare outliers: 98.4-98.7% agreement for
-300, 500 and 1,000 calibration images and three sampling seeds (98.72% for the
-shipped file), against 98.0% for the global min/max on the same 300 images
-(97.99% without the fold). Also tried on those 300 images: entropy 98.0%,
-percentile (99.99 and 99.999) 98.1%, 7-bit weights (``reduce_range``) 97.7%,
-symmetric INT8 activations 96.3%, first Conv left in fp32 97.9%.
+``CalibMovingAverage``), which clips rare outliers; it agreed with fp32 more often than the global
+min/max, entropy, percentile calibration, symmetric INT8 activations or a first Conv left in fp32.
 
 Weights are quantized to 7 bits (``reduce_range``): on x86-64 CPUs without VNNI (AVX2 only),
 onnxruntime's u8s8 kernels add pairs of products in 16 bits, which saturate with full-range INT8
-weights. Measured on such a 2-core AVX2 EPYC (PublicTest, 3,589 images, against fp32): full-range
-weights agree on 91.9% of the images, 7-bit weights on 98.4% at the same speed (1,381 vs 1,393
-images/s at batch 256), uint8 weights on 98.7% but 30% slower (975 images/s). On the AVX-512 VNNI
-machine above, 7-bit weights measured 97.7% (the list above); portability wins: one file for every CPU.
+weights (far lower agreement with fp32 there); uint8 weights were slower. Portability wins: one file for
+every CPU.
 """
 
 from __future__ import annotations
@@ -57,9 +51,8 @@ class _Reader(CalibrationDataReader):
 def probability_nodes(proto: onnx.ModelProto) -> list[str]:
     """Names of the nodes from each Softmax on (the TTA mean, temperature scaling, the final Softmax).
 
-    They stay fp32: quantized to 8 bits, the output probabilities moved in steps of ~1/255 and their sums
-    drifted to ~0.996. Keeping them fp32 cost no speed (side by side at batch 256 on a 2-core AVX2 EPYC:
-    1,162 vs 1,078 images/s for the fast file, 565 vs 565 for the flip file).
+    They stay fp32: quantized to 8 bits, the output probabilities would move in steps of ~1/255 and their sums
+    drift below 1. Keeping them fp32 cost no measurable speed (BENCHMARKS.md).
     """
     tainted, names = set(), []
     for node in proto.graph.node:  # ONNX graphs are topologically sorted

@@ -20,9 +20,8 @@ from PIL import Image
 #: ``python -m bench.alignment``): right eye, left eye, nose tip, right and left mouth corners.
 FER_TEMPLATE = np.array([[0.293, 0.387], [0.693, 0.388], [0.482, 0.597], [0.334, 0.757], [0.653, 0.760]],
                         np.float32)
-#: Zoom around the template (1 = FER2013's framing; 1.1 shows 10% more around the face): the best of 1.0-1.5 in
-#: the accuracy sweep of ``python -m bench.alignment`` on PublicTest (56.1% top-1 on detected pasted faces, vs
-#: 54.2% at 1.0, 55.1% at 1.2 and 55.4% for the box plus 10%; BENCHMARKS.md, section 6).
+#: Zoom around the template (1 = FER2013's framing; 1.1 shows 10% more around the face): the best zoom of the
+#: accuracy sweep of ``python -m bench.alignment`` (its figures: BENCHMARKS.md, alignment).
 DEFAULT_ZOOM = 1.1
 #: The largest side an aligned crop is rendered at before the model's own (antialiased) resize.
 MAX_CROP_SIDE = 192

@@ -29,8 +29,8 @@ FaceMode = Literal["auto", "largest", "all", "none"]
 FACE_MODES: tuple[str, ...] = ("auto", "largest", "all", "none")
 DEFAULT_FACES: FaceMode = "auto"  # everywhere: the CLI, the API, the demo and the workers
 FACE_MARGIN = 0.1  # each side, as a fraction of the box, for unaligned (--no-align) crops
-#: ``auto``: an image is a face crop when its largest face covers at least this fraction of it. YuNet's box
-#: covers >= 51% of 95% of FER2013 Training crops (``python -m bench.alignment``).
+#: ``auto``: an image is a face crop when its largest face covers at least this fraction of it (how much of a
+#: FER2013 crop YuNet's box covers: ``python -m bench.alignment``, BENCHMARKS.md).
 FACE_LIKE_FRACTION = 0.4
 #: ``auto``: an image with no face found is classified whole when its longer side is at most this many times
 #: the model's input side (a small crop rather than a photo).

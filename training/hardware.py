@@ -90,12 +90,8 @@ def resolve_precision(precision: str, network: dict | None = None) -> str:
     ``auto`` is ``mixed_bfloat16`` on a GPU and ``float32`` on a CPU without native bf16. On a CPU with native
     bf16 (``avx512_bf16``, ``amx_bf16``) the speed depends on the CPU, so with ``network`` (``build_model``
     keyword arguments) both policies are timed side by side (:func:`step_seconds`) and the faster one is taken;
-    without it, ``mixed_bfloat16``.
-
-    Measured with the 1.24M network at 40 px, batch 64: on a 2-core AMD EPYC with AVX-512 BF16, bf16 was 1.37x
-    faster than fp32 (``../shared/notes/measured.md``); on a 2-core Intel Xeon with AVX-512 BF16 (2026-11-29),
-    it was 2.0x slower (342 vs 170 ms per step); on a 2-core EPYC with AVX2 only, bf16 is emulated and was 6.4x
-    slower (4,372 vs 684 ms per step).
+    without it, ``mixed_bfloat16``. (bf16 was faster than fp32 on one CPU with native bf16 and slower on another;
+    without native bf16 it is emulated and much slower: ``docs/history.md``.)
     """
     if precision != "auto":
         return precision
