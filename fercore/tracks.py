@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 #: Two boxes of consecutive sampled frames belong to one track only if their IoU is at least this.
 MIN_IOU = 0.2
@@ -44,6 +43,8 @@ def match(a: Sequence, b: Sequence, min_iou: float = MIN_IOU) -> list[tuple[int,
     iou = iou_matrix(a, b)
     if not iou.size:
         return []
+    from scipy.optimize import linear_sum_assignment  # the video extra's; imported where used
+
     rows, cols = linear_sum_assignment(1.0 - iou)
     return [(int(i), int(j)) for i, j in zip(rows, cols) if iou[i, j] >= min_iou]
 

@@ -21,13 +21,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import BinaryIO, Union
 
-import av
 from PIL import Image
 
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS, ImageDecodeError
 
 #: File extensions read as videos (lower case, with dot).
-VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi"})
+VIDEO_EXTENSIONS: frozenset[str] = frozenset({".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".mpg", ".mpeg",
+                                              ".wmv", ".flv", ".3gp", ".ogv"})
 #: Sampled frames per second by default (0 = every frame).
 DEFAULT_FPS = 4.0
 #: A stream shorter than its declared duration by more than this many seconds (or 2 frames) counts as truncated.
@@ -60,9 +60,10 @@ def open_video(source: VideoSource, max_pixels: int = DEFAULT_MAX_PIXELS):
     """``(container, stream)``: the opened PyAV input container and its first video stream (caller closes).
 
     Raises:
-        VideoDecodeError: no such file, not a container FFmpeg can read, no video stream, frames above
-            ``max_pixels`` (width x height).
+        VideoDecodeError: PyAV is not installed, no such file, not a container FFmpeg can read, no video
+            stream, frames above ``max_pixels`` (width x height).
     """
+    av = _av()
     if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
         raise VideoDecodeError("no such file" if not Path(source).exists() else "not a file")
     try:
@@ -105,7 +106,7 @@ def iter_frames(source: VideoSource, fps: float = DEFAULT_FPS, start: float | No
         raise ValueError(f"end must be after start, got start={start}, end={end}")
     grid = _exact(fps) if fps else None
     start, end = (None if v is None else _exact(v) for v in (start, end))  # 1.1 s means 11/10, not the float
-    container, stream = open_video(source, max_pixels)
+    av, (container, stream) = _av(), open_video(source, max_pixels)
     with container:
         stream.thread_type = "AUTO"  # FFmpeg's frame and slice threads
         tb, t0 = stream.time_base, stream.start_time or 0
@@ -138,7 +139,7 @@ def iter_frames(source: VideoSource, fps: float = DEFAULT_FPS, start: float | No
 def _decoded(container, stream, from_start: bool) -> Iterator:
     """The decoded frames, one packet at a time; then the decoder's delayed frames; then a
     :class:`VideoDecodeError` if the data broke off or was corrupt."""
-    packets, end_ts, reason = 0, None, None
+    av, packets, end_ts, reason = _av(), 0, None, None
     try:
         for packet in container.demux(stream):
             if packet.size == 0:  # the empty packet that ends the stream
@@ -183,7 +184,7 @@ def _declared_duration(container, stream) -> float | None:
     if tag:
         return int(tag[1]) * 3600 + int(tag[2]) * 60 + float(tag[3])
     if container.duration and len(container.streams) == 1:
-        return container.duration / av.time_base
+        return container.duration / 1_000_000  # AV_TIME_BASE
     return None
 
 
@@ -192,6 +193,15 @@ def _upright(image: Image.Image, rotation: float) -> Image.Image:
     turn = round((rotation or 0) / 90) % 4
     return image if not turn else image.transpose((None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180,
                                                    Image.Transpose.ROTATE_270)[turn])
+
+
+def _av():
+    """PyAV, imported on first use (this module's names stay importable without the ``video`` extra)."""
+    try:
+        import av
+    except ImportError:
+        raise VideoDecodeError('reading videos needs PyAV: pip install "fer-toolkit[video]"') from None
+    return av
 
 
 def _exact(seconds: float) -> Fraction:
