@@ -1,9 +1,10 @@
-"""``fer-toolkit predict IMAGE [IMAGE ...]``: the faces and emotions in single images, as a table or JSON.
+"""``fer-toolkit predict IMAGE|VIDEO [...]``: the faces and emotions in images and videos, as a table or JSON.
 
 It runs the analysis path of the demo and the workers (:class:`fer_toolkit.api.EmotionModel`), with the same
 face options and defaults, and prints each face as :func:`fer_toolkit.fercore.records.face_record` gives it (the
 CSV report's numbers). ``-`` reads one image from standard input. An image that cannot be read prints one
-``error:`` line on stderr and makes the exit status 1; the other images are still printed.
+``error:`` line on stderr and makes the exit status 1; the other images are still printed. Videos (by their
+extension) print a row per sampled frame and face (:mod:`fer_toolkit.predict_video`).
 """
 
 from __future__ import annotations
@@ -17,21 +18,24 @@ from fer_toolkit.fercore.cli import OneLineParser, print_error, run_cli
 from fer_toolkit.fercore.options import FaceOptions, add_face_arguments
 from fer_toolkit.fercore.records import box_text, face_records
 from fer_toolkit.fercore.session import add_providers_argument
+from fer_toolkit.fercore.video import is_video
+from fer_toolkit.predict_video import add_fps_argument, print_video
 
 HEADER = ("file", "face", "box (x,y,w,h)", "label", "confidence", "crop")
 
 
 def parser(prog: str = "fer-toolkit predict") -> argparse.ArgumentParser:
     """The argument parser (errors exit 2 with one line)."""
-    p = OneLineParser(prog=prog, description="Classify the facial expressions in images.")
-    p.add_argument("images", nargs="+", help="image files; - reads one image from standard input")
+    p = OneLineParser(prog=prog, description="Classify the facial expressions in images and videos.")
+    p.add_argument("images", nargs="+", help="image or video files; - reads one image from standard input")
     p.add_argument("--json", action="store_true",
-                   help="one JSON object per image and line, with every class probability")
+                   help="one JSON object per image (or sampled video frame) and line, with every class probability")
     p.add_argument("--model", help="ONNX model exported by this project, or a shipped role: fast, balanced, "
                    "accurate (default: predict's, fer_toolkit.models.DEFAULTS)")
     p.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
     add_face_arguments(p)
     add_providers_argument(p)
+    add_fps_argument(p)
     return p
 
 
@@ -58,10 +62,13 @@ def _run(args: argparse.Namespace) -> int:
     model = EmotionModel(args.model, args.int8, FaceOptions.from_args(args), entry="predict",
                          providers=args.providers)
     status, width = 0, min(max(map(len, [*args.images, "file"])), 60)
-    if not args.json:
+    if not args.json and not all(is_video(n) for n in args.images):
         f, n, b, lab, c, crop = HEADER
         print(f"{f:<{width}} {n:>4}  {b:<22} {lab:<9} {c:>10}  {crop}")
     for name in args.images:
+        if name != "-" and is_video(name):
+            status |= print_video(model, name, args.fps, args.json, width)
+            continue
         try:
             source = sys.stdin.buffer.read() if name == "-" else Path(name)
             if name != "-" and not source.is_file():

@@ -274,3 +274,30 @@ def test_expressions_in_sequence_one_track_labels_follow_and_smoothing_says_so(t
     assert smooth[0].faces[0].probs == raw[0].faces[0].probs
     assert smooth[2].faces[0].probs != raw[2].faces[0].probs  # the average lags behind the change
     assert smooth[2].faces[0].result.probs == raw[2].faces[0].result.probs  # the frame's own result stays
+
+
+def test_predict_prints_rows_per_sampled_frame_and_face_beside_images(tmp_path, capsys):
+    import json
+
+    from skimage import data
+
+    from fer_toolkit.predict import main
+
+    clip, photo, garbage = tmp_path / "two.mp4", tmp_path / "astronaut.png", tmp_path / "bad.mp4"
+    write_clip(clip, two_faces(30))
+    Image.fromarray(data.astronaut()).save(photo)
+    garbage.write_bytes(b"not a video at all " * 100)
+    assert main([str(clip), str(photo), str(garbage), "--model", "fast", "--fps", "2"]) == 1
+    out, err = capsys.readouterr()
+    rows = [line.split() for line in out.splitlines() if line.startswith(str(clip))]
+    # file, time_s, frame, track, box, label, confidence, crop: 1 s at 2 frames/s, two faces each
+    assert [(r[1], r[2]) for r in rows] == [("0.000", "0")] * 2 + [("0.500", "15")] * 2
+    assert sorted(r[3] for r in rows) == ["1", "1", "2", "2"] and all(r[7] == "aligned" for r in rows)
+    assert [line.split()[1] for line in out.splitlines() if line.startswith(str(photo))] == ["1"]  # face 1
+    assert err.splitlines() == [f"error: {garbage}: not a readable video: Invalid data found when processing input"]
+    assert main([str(clip), "--model", "fast", "--json", "--fps", "0"]) == 0
+    frames = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [f["frame"] for f in frames] == list(range(30))
+    assert np.allclose([f["time_s"] for f in frames], np.arange(30) / 30, atol=1e-3)
+    assert all(f["smoothing"] is None and sorted(x["track"] for x in f["faces"]) == [1, 2] for f in frames)
+    assert {"box", "label", "confidence", "probs", "crop"} <= set(frames[0]["faces"][0])
