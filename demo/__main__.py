@@ -9,6 +9,7 @@ import sys
 from fer_toolkit.fercore.cli import OneLineParser, print_error, run_cli
 from fer_toolkit.fercore.options import FaceOptions, add_face_arguments
 from fer_toolkit.fercore.session import add_providers_argument
+from fer_toolkit.models import default_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(prog="fer-toolkit demo", description="Facial emotion recognition demo (Gradio + onnxruntime).")
     p.add_argument("--model", default=None,
                    help="ONNX model exported by this project, or a shipped role: fast, balanced, accurate "
-                   "(default: the demo's, fer_toolkit.models.DEFAULTS)")
+                   f"(default: {default_text('demo')})")
     p.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 for all interfaces)")
     p.add_argument("--port", type=int, default=7860)

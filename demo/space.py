@@ -18,7 +18,7 @@ import gradio
 
 import fer_toolkit
 from fer_toolkit.fercore.cli import OneLineParser, run_cli
-from fer_toolkit.models import HERE, resolve
+from fer_toolkit.models import HERE, default_text, resolve
 
 REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0"]  # YuNet runs on onnxruntime: no OpenCV
 APP = '''"""Hugging Face Space entry point."""
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     p = OneLineParser(prog="python -m fer_toolkit.demo.space", description="Stage a Hugging Face Space folder.")
     p.add_argument("out", type=Path, help="folder to write (replaced if it exists)")
     p.add_argument("--model", default=None,
-                   help="ONNX file, or a shipped role: fast, balanced, accurate (default: the demo's)")
+                   help=f"ONNX file, or a shipped role: fast, balanced, accurate (default: {default_text('demo')})")
     p.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
     a = p.parse_args(argv)
 

@@ -71,6 +71,16 @@ def resolve(spec: str | Path | None = None, int8: bool | None = None, entry: str
     return Path(spec)
 
 
+def default_text(entry: str) -> str:
+    """``entry``'s default model as a command line would give it (``accurate``, ``balanced --int8``), for help text.
+
+    Raises:
+        KeyError: unknown ``entry``.
+    """
+    role, int8 = DEFAULTS[entry]
+    return f"{role} --int8" if int8 else role
+
+
 def card(path: Path | None = None) -> Path:
     """The model card of a shipped file (``<stem>.md``), or with no argument the index ``README.md``."""
     if path is None:

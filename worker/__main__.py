@@ -10,6 +10,7 @@ from pathlib import Path
 from fer_toolkit.fercore.cli import OneLineParser, positive_int, print_error, run_cli
 from fer_toolkit.fercore.options import FaceOptions, add_face_arguments
 from fer_toolkit.fercore.session import add_providers_argument
+from fer_toolkit.models import default_text
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--recursive", action="store_true", help="include sub-folders")
         s.add_argument("--chunk-size", type=positive_int, default=256, help="images per task")
         s.add_argument("--model", help="ONNX file, or a shipped role: fast, balanced or accurate (the fp32 file; "
-                                       "--int8: its INT8 twin); default $SCORER_MODEL, else the workers' default")
+                                       f"--int8: its INT8 twin); default $SCORER_MODEL, else {default_text('workers')}")
         s.add_argument("--int8", action="store_true", default=None,
                        help="the shipped role's static INT8 twin (default $SCORER_INT8)")
         add_face_arguments(s)
