@@ -91,6 +91,20 @@ class EmotionModel:
         (EXIF orientation applied, size checked): nothing is decoded again."""
         return analyze(image, self.predictor, self.detector, self.options.replace(faces=faces))
 
+    def analyze_video(self, source, **video: Any):
+        """Per-frame results of a video, yielded as its frames are decoded: each sampled frame through
+        :meth:`analyze_image`'s path, faces with track ids (:func:`fer_toolkit.fercore.video_analysis.analyze_video`,
+        whose keywords ``video`` takes: ``fps``, ``start``, ``end``, ``smoothing`` ...; needs the ``video`` extra).
+
+        Raises:
+            fer_toolkit.fercore.video.VideoDecodeError: unreadable, too large, or (after the earlier frames)
+                truncated or corrupt video (one line).
+        """
+        from fer_toolkit.fercore.video_analysis import analyze_video
+
+        return analyze_video(source, self.predictor, self.detector, max_pixels=self.options.max_pixels,
+                             options=self.options, **video)
+
 
 def load_model(model: str | Path | None = None, int8: bool | None = None, options: FaceOptions | None = None,
                **fields: Any) -> EmotionModel:

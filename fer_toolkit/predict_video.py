@@ -76,19 +76,15 @@ def table_lines(obj: dict[str, Any], width: int = 28) -> list[str]:
 
 
 def frame_objects(model, source, fps: float) -> Iterator[dict[str, Any]]:
-    """:func:`frame_object` of each sampled frame of ``source`` with ``model``'s classifier, detector and face
-    options (:class:`fer_toolkit.api.EmotionModel`), as they are decoded.
+    """:func:`frame_object` of each sampled frame of ``source`` by ``model``
+    (:meth:`fer_toolkit.api.EmotionModel.analyze_video`), as they are decoded.
 
     Raises:
         fer_toolkit.fercore.video.VideoDecodeError: unreadable, too large, or (after the earlier frames)
             truncated or corrupt video.
     """
-    from fer_toolkit.fercore.video_analysis import analyze_video
-
-    name = str(source)
-    for frame in analyze_video(source, model.predictor, model.detector, fps=fps,
-                               max_pixels=model.options.max_pixels, options=model.options):
-        yield frame_object(name, frame)
+    for frame in model.analyze_video(source, fps=fps):
+        yield frame_object(str(source), frame)
 
 
 def print_video(model, name: str, fps: float, as_json: bool, width: int, out=None) -> int:
