@@ -92,8 +92,8 @@ def test_predict_json_with_the_probabilities(installed):
     docs = [json.loads(line) for line in out.stdout.splitlines()]
     assert [d["file"] for d in docs] == ["astronaut.jpg", "astronaut.jpg"]
     face = docs[0]["faces"][0]
-    assert face["index"] == 1 and face["label"] == "happy" and len(face["box"]) == 4 and len(face["landmarks"]) == 5
-    assert abs(sum(face["probs"].values()) - 1) < 1e-3 and face["score"] >= 0.8
+    assert face["face"] == 1 and face["label"] == "happy" and len(face["box"]) == 4 and len(face["landmarks"]) == 5
+    assert abs(sum(face["probs"].values()) - 1) < 1e-3 and face["det_score"] >= 0.8
     assert docs[1] == docs[0]
 
 
