@@ -20,8 +20,8 @@ from PIL import Image
 #: ``python -m bench.alignment``): right eye, left eye, nose tip, right and left mouth corners.
 FER_TEMPLATE = np.array([[0.293, 0.387], [0.693, 0.388], [0.482, 0.597], [0.334, 0.757], [0.653, 0.760]],
                         np.float32)
-#: Zoom around the template (1 = FER2013's framing; 1.1 shows 10% more around the face): the best zoom of the
-#: accuracy sweep of ``python -m bench.alignment`` (its figures: BENCHMARKS.md, alignment).
+#: Zoom around the template (1 = FER2013's framing; 1.1 shows 10% more around the face): chosen on labelled real
+#: photos and FER2013 faces (``python -m bench.photos``, ``python -m bench.alignment``; BENCHMARKS.md).
 DEFAULT_ZOOM = 1.1
 #: The largest side an aligned crop is rendered at before the model's own (antialiased) resize.
 MAX_CROP_SIDE = 192
@@ -59,15 +59,18 @@ def alignment(landmarks: np.ndarray, size: tuple[int, int], zoom: float = DEFAUL
 
 
 def aligned_crop(image: Image.Image, landmarks: np.ndarray, size: tuple[int, int], zoom: float = DEFAULT_ZOOM,
-                 max_side: int = MAX_CROP_SIDE) -> Image.Image:
+                 max_side: int = MAX_CROP_SIDE, fill: str = "edge") -> Image.Image:
     """The face rotated level and framed like FER2013, same mode as ``image``.
 
     The crop is rendered at the face's own resolution (at least ``size``, at most ``max_side`` on its longer
     side) with bilinear sampling, so the model's preprocessing (an antialiased resize to ``size``) does the
-    final downscale. Pixels outside the image are black.
+    final downscale. Where the framing reaches past the image (a photo cropped to the face), the image's edge
+    pixels are repeated (numpy ``pad`` mode ``edge``) with ``fill="edge"``, or the pixels are black with
+    ``fill="black"``.
 
     Args:
         size: the model's input ``(width, height)`` in pixels.
+        fill: ``edge`` or ``black``.
 
     Returns:
         a Pillow image whose aspect ratio is that of ``size``.
@@ -79,8 +82,31 @@ def aligned_crop(image: Image.Image, landmarks: np.ndarray, size: tuple[int, int
     out_w, out_h = max(w, round(w * k)), max(h, round(h * k))
     m = alignment(landmarks, (out_w, out_h), zoom)
     inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]  # Pillow wants output -> input
+    if fill == "edge":
+        image, inv = _edge_padded(image, inv, (out_w, out_h))
+    elif fill != "black":
+        raise ValueError(f"fill must be edge or black, got {fill!r}")
     return image.transform((out_w, out_h), Image.Transform.AFFINE, inv.flatten().tolist(),
                            resample=Image.Resampling.BILINEAR)
+
+
+def _edge_padded(image: Image.Image, inv: np.ndarray, size: tuple[int, int]) -> tuple[Image.Image, np.ndarray]:
+    """The part of ``image`` an output of ``size`` samples through ``inv`` (output -> input), its missing part
+    filled with repeated edge pixels, and ``inv`` moved to it; unchanged where the crop lies inside the image."""
+    w, h = size
+    corners = map_points(inv, np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64))
+    x0, y0 = np.floor(corners.min(0)).astype(int) - 2
+    x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
+    if x0 >= 0 and y0 >= 0 and x1 <= image.width and y1 <= image.height:
+        return image, inv
+    ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, image.width), min(y1, image.height)
+    if ix0 >= ix1 or iy0 >= iy1:  # nothing of the image in view: black, as without padding
+        return image, inv
+    a = np.asarray(image.crop((ix0, iy0, ix1, iy1)))
+    pads = ((iy0 - y0, y1 - iy1), (ix0 - x0, x1 - ix1)) + (((0, 0),) if a.ndim == 3 else ())
+    moved = inv.copy()
+    moved[:, 2] -= (x0, y0)
+    return Image.fromarray(np.pad(a, pads, mode="edge")), moved
 
 
 def map_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -2,10 +2,13 @@
 
 Face modes:
 
-- ``auto`` (the default everywhere): detect faces and classify each; an image that is itself a face crop
-  is classified whole: one at most twice the model's input size (FER2013's 48x48 crops: not even detected),
-  one whose largest face covers at least 40% of it, or one with no face found and at most 4 times the input
-  size. Any other image without a face gives no result (a ``no_face`` row).
+- ``auto`` (the default everywhere): detect faces and classify each, aligned, whatever share of the image the
+  face covers (a head-and-shoulders portrait and a photo cropped to the face alike: the aligner repeats a tight
+  crop's edge pixels where its framing reaches past the image). An image that is itself a small face crop is
+  classified whole: one at most twice the model's input size (FER2013's 48x48 crops: not even detected), or
+  one with no face found and at most 4 times the input size. Any other image without a face gives no result
+  (a ``no_face`` row). The rule was chosen on labelled photos and FER2013 PublicTest (``python -m bench.photos``;
+  BENCHMARKS.md, "Real photos").
 - ``largest`` / ``all``: detect and classify the largest / every face; none found gives no result.
 - ``none``: classify the whole image.
 """
@@ -29,9 +32,6 @@ FaceMode = Literal["auto", "largest", "all", "none"]
 FACE_MODES: tuple[str, ...] = ("auto", "largest", "all", "none")
 DEFAULT_FACES: FaceMode = "auto"  # everywhere: the CLI, the API, the demo and the workers
 FACE_MARGIN = 0.1  # each side, as a fraction of the box, for unaligned (--no-align) crops
-#: ``auto``: an image is a face crop when its largest face covers at least this fraction of it (how much of a
-#: FER2013 crop YuNet's box covers: ``python -m bench.alignment``, BENCHMARKS.md).
-FACE_LIKE_FRACTION = 0.4
 #: ``auto``: an image with no face found is classified whole when its longer side is at most this many times
 #: the model's input side (a small crop rather than a photo).
 SMALL_FACTOR = 4
@@ -72,12 +72,15 @@ class FaceResult:
 
 
 def is_face_crop(image: Image.Image, faces: list[Face], input_size: tuple[int, int]) -> bool:
-    """``auto``'s test: is ``image`` itself a face crop (to classify whole) rather than a photo?"""
+    """``auto``'s test: is ``image`` itself a face crop (to classify whole) rather than an image to detect in?
+
+    True for an image at most :data:`CROP_FACTOR` times the input side, or one in which no face was found
+    (``faces`` empty) at most :data:`SMALL_FACTOR` times the input side. An image with a detected face is never
+    a crop: aligning its face scored higher than classifying it whole on portraits and on tight face crops.
+    """
     if max(image.size) <= CROP_FACTOR * max(input_size):
         return True
-    if faces:
-        return faces[0].box.area >= FACE_LIKE_FRACTION * image.width * image.height
-    return max(image.size) <= SMALL_FACTOR * max(input_size)
+    return not faces and max(image.size) <= SMALL_FACTOR * max(input_size)
 
 
 def face_input(image: Image.Image, face: Face, predictor: Predictor, detector: FaceDetector | None = None,

@@ -156,7 +156,7 @@ def test_auto_classifies_a_fer_crop_whole_and_a_photo_by_faces(detector, predict
         assert r.box is None and r.crop == "whole"
         assert np.allclose(list(r.probs.values()), predictor.predict(x[..., None])[0], atol=1e-6)
     big = Image.fromarray(fer["x_test"][1]).resize((150, 150), Image.Resampling.BICUBIC)  # a crop, enlarged
-    assert [r.crop for r in analyze(big, predictor, detector)] == ["whole"]
+    assert [r.crop for r in analyze(big, predictor, detector)] == ["aligned"]  # a detected face is aligned
     assert [r.crop for r in analyze(big, predictor, detector, FaceOptions(faces="all"))] == ["aligned"]
     photo, truth = group_photo(clear_fer_faces(fer, detector))
     found = analyze(photo, predictor, detector)
@@ -184,3 +184,25 @@ def test_occlusion_map_explains_the_top_class(predictor, fer):
     assert overlay(x[..., None], drops).size == (192, 192)
     with pytest.raises(ValueError, match="unknown label"):
         occlusion_map(predictor, x[..., None], label="bored")
+
+
+def test_auto_aligns_a_portrait_and_a_tight_crop_and_takes_a_fer_crop_whole(detector, predictor, fer):
+    """A 256x320 head-and-shoulders portrait (its face covers over 40% of it: the old rule took it whole) and a
+    photo cropped to the face
+    are detected and aligned; the tight crop's framing repeats its edge pixels instead of adding black."""
+    from fer_toolkit.fercore.align import aligned_crop
+    from fer_toolkit.fercore.analyze import analyze
+    from fer_toolkit.fercore.faces import Box
+
+    astronaut = Image.open(ASTRONAUT).convert("RGB")
+    portrait = astronaut.crop((156, 36, 291, 205)).resize((256, 320), Image.Resampling.LANCZOS)
+    [face] = analyze(portrait, predictor, detector)
+    assert face.crop == "aligned" and face.box.area >= 0.4 * 256 * 320
+    tight = astronaut.crop((178, 63, 268, 177))  # the detector's box alone: no margin around the face
+    [face] = analyze(tight, predictor, detector)
+    assert face.crop == "aligned" and isinstance(face.box, Box)
+    black = np.asarray(aligned_crop(tight, face.landmarks, (48, 48), 1.4, fill="black").convert("L"))
+    edge = np.asarray(aligned_crop(tight, face.landmarks, (48, 48), 1.4).convert("L"))
+    assert (black[:, :4] == 0).mean() > 0.5 and (edge[:, :4] == 0).mean() < 0.1
+    for x in fer["x_test"][:5]:
+        assert [r.crop for r in analyze(Image.fromarray(x), predictor, detector)] == ["whole"]
