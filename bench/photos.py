@@ -2,10 +2,10 @@
 
 Detects the faces of every photo of a labelled tree ``DIR/<class>/<image>`` once (YuNet, landmarks re-measured
 upright as served), then classifies each photo's largest face with every framing at once: the whole image, the
-detector's box plus 10%, and the aligned crop at each zoom of ``--zooms`` (pixels outside the photo black, as
-served, or the photo's edge pixels repeated). It prints top-1 per source (``MANIFEST.json``) and per framing, and
-top-1 of the ``auto`` rules: the served one and the alternatives it was chosen from (BENCHMARKS.md, "Real
-photos"). A photo with no face found counts as wrong unless the rule classifies it whole.
+detector's box plus 10%, and the aligned crop at each zoom of ``--zooms`` (pixels outside the photo black, or
+the photo's edge pixels repeated as served). It prints top-1 per source (``MANIFEST.json``) and per framing, and
+the faces' share of the image, from which ``auto``'s rule was chosen (BENCHMARKS.md, "Real photos"). A photo with
+no face found counts as wrong in every framing but ``whole``.
 """
 
 from __future__ import annotations
@@ -42,13 +42,6 @@ def labelled_files(root: Path) -> list[tuple[Path, str, str]]:
     return out
 
 
-def edge_padded(image: Image.Image, pad: int) -> Image.Image:
-    """``image`` with ``pad`` pixels of its edge repeated on every side (numpy ``pad`` mode ``edge``)."""
-    a = np.asarray(image)
-    widths = ((pad, pad), (pad, pad)) + (((0, 0),) if a.ndim == 3 else ())
-    return Image.fromarray(np.pad(a, widths, mode="edge"))
-
-
 def detect_all(files: list[tuple[Path, str, str]], detector: FaceDetector) -> list[dict]:
     """Per photo: the image, its size, the largest face's box, refined landmarks, and the box's share of the
     image."""
@@ -72,11 +65,9 @@ def framings(rec: dict, size: tuple[int, int], zooms: tuple[float, ...]) -> dict
     if "box" not in rec:
         return out
     out["box"] = img.crop(rec["box"].expand(FACE_MARGIN, img.width, img.height))
-    pad = max(img.size)
-    padded = edge_padded(img, pad)
     for z in zooms:
-        out[f"aligned@{z}"] = aligned_crop(img, rec["marks"], size, z)
-        out[f"edge@{z}"] = aligned_crop(padded, rec["marks"] + pad, size, z)
+        out[f"black@{z}"] = aligned_crop(img, rec["marks"], size, z, fill="black")
+        out[f"edge@{z}"] = aligned_crop(img, rec["marks"], size, z, fill="edge")
     return out
 
 

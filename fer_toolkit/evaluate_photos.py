@@ -149,7 +149,7 @@ def summary_lines(result: dict) -> list[str]:
 
 
 def parser(prog: str = "fer-toolkit evaluate-photos"):
-    """The argument parser (errors exit 2 with one line)."""
+    """The argument parser (errors exit 2 with one line): the model and face options of ``predict`` and ``score``."""
     from fer_toolkit.fercore.cli import OneLineParser
     from fer_toolkit.fercore.options import add_face_arguments
     from fer_toolkit.fercore.session import add_providers_argument
@@ -161,7 +161,7 @@ def parser(prog: str = "fer-toolkit evaluate-photos"):
     p.add_argument("--out", type=Path, default=Path("photos-eval"),
                    help="folder for metrics.json, confusion.png and predictions.csv (default: photos-eval)")
     p.add_argument("--model", help="ONNX model exported by this project, or a shipped role: fast, balanced, "
-                   f"accurate (default: {default_text('predict')})")
+                   f"accurate (default: {default_text('workers')}, as score's)")
     p.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
     add_face_arguments(p)
     add_providers_argument(p)
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None, prog: str = "fer-toolkit evaluate-photos
     from fer_toolkit.fercore.cli import run_cli
 
     args = parser(prog).parse_args(argv)
-    return run_cli(lambda: _run(args))
+    return run_cli(lambda: _run(args), expected=(LabelError,))
 
 
 def _run(args) -> int:
@@ -181,7 +181,7 @@ def _run(args) -> int:
     from fer_toolkit.fercore.options import FaceOptions
 
     options = FaceOptions.from_args(args)
-    model = EmotionModel(args.model, args.int8, options, entry="predict", providers=args.providers)
+    model = EmotionModel(args.model, args.int8, options, entry="workers", providers=args.providers)
     result = evaluate(model, args.root, args.out, options.to_json())
     print("\n".join(summary_lines(result)))
     print(f"wrote {args.out}/metrics.json, confusion.png, predictions.csv")
