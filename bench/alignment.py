@@ -110,7 +110,7 @@ def crops_whole_vs_aligned(x: np.ndarray, y: np.ndarray, model: Path) -> dict[st
         f = det.detect(img)
         if f:
             whole.append(pred.preprocess(img))
-            aligned.append(face_input(img, f[0], pred, det)[0])
+            aligned.append(face_input(img, f[0], pred.config, det)[0])
             labels.append(label)
     lab = np.array(labels)
     return {"faces found": len(labels) / len(x),

@@ -22,8 +22,10 @@ import numpy as np
 from PIL import Image
 
 from fer_toolkit.fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmarks
+from fer_toolkit.fercore.config import DataConfig
 from fer_toolkit.fercore.faces import Box, Face, FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.fercore.preprocess import load_image
 
 if TYPE_CHECKING:
     from fer_toolkit.fercore.options import FaceOptions
@@ -83,17 +85,25 @@ def is_face_crop(image: Image.Image, faces: list[Face], input_size: tuple[int, i
     return not faces and max(image.size) <= SMALL_FACTOR * max(input_size)
 
 
-def face_input(image: Image.Image, face: Face, predictor: Predictor, detector: FaceDetector | None = None,
+def face_input(image: Image.Image, face: Face, config: DataConfig, detector: FaceDetector | None = None,
                align: bool = True, zoom: float = DEFAULT_ZOOM,
                margin: float = FACE_MARGIN) -> tuple[np.ndarray, str, np.ndarray | None]:
-    """The model input for one face, uint8 ``(H, W, C)``, how it was cropped (``aligned`` or ``box``) and the
-    landmarks used (re-measured upright by :func:`~fer_toolkit.fercore.align.refine_landmarks` when ``detector``
-    is given)."""
-    h, w = predictor.config.input_size
+    """The model input for one face: the crop geometry served, and trained on
+    (:mod:`fer_toolkit.training.served_crops` runs training faces through this same function).
+
+    Args:
+        config: the model's data config (input size, channels).
+        detector: with one, the landmarks are re-measured upright (:func:`~fer_toolkit.fercore.align.refine_landmarks`).
+
+    Returns:
+        uint8 ``(H, W, C)`` input, how it was cropped (``aligned`` or ``box``), and the landmarks used.
+    """
+    h, w = config.input_size
     if align and face.landmarks is not None:
         marks = face.landmarks if detector is None else refine_landmarks(image, face.landmarks, detector)
-        return predictor.preprocess(aligned_crop(image, marks, (w, h), zoom)), "aligned", marks
-    return predictor.preprocess(image.crop(face.box.expand(margin, image.width, image.height))), "box", face.landmarks
+        return load_image(aligned_crop(image, marks, (w, h), zoom), config), "aligned", marks
+    box = image.crop(face.box.expand(margin, image.width, image.height))
+    return load_image(box, config), "box", face.landmarks
 
 
 def analyze(image: Image.Image, predictor: Predictor, detector: FaceDetector | None,
@@ -135,7 +145,7 @@ def analyze(image: Image.Image, predictor: Predictor, detector: FaceDetector | N
     found = found[: 1 if faces == "largest" else None]
     if not found:
         return []
-    inputs = [face_input(image, f, predictor, detector, align, zoom, margin) for f in found]
+    inputs = [face_input(image, f, predictor.config, detector, align, zoom, margin) for f in found]
     probs = predictor.to_dicts(predictor.predict(np.stack([x for x, _, _ in inputs])))
     return [FaceResult(f.box, p, f.score, marks, how, x) for f, p, (x, how, marks) in zip(found, probs, inputs)]
 

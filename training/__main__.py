@@ -67,6 +67,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--shift", type=float, default=d.shift, help="max shift, fraction of the side")
     tr.add_argument("--zoom", type=float, default=d.zoom, help="max zoom, fraction of the side")
     tr.add_argument("--erasing", type=float, default=d.erasing, help="random-erasing probability per image")
+    tr.add_argument("--served-crops", type=float, default=d.served_crops,
+                    help="share 0..1 of training faces replaced by the crop serving gives them (detected, aligned)")
     tr.add_argument("--photometric", type=float, default=d.photometric,
                     help="strength 0..1 of lighting, contrast, blur, noise and JPEG jitter")
     tr.add_argument("--label-smoothing", type=float, default=d.label_smoothing)

@@ -40,6 +40,7 @@ class TrainConfig:
     shift: float = 0.1  # fraction of the side
     zoom: float = 0.1  # fraction of the side
     erasing: float = 0.0  # probability of random erasing (Zhong et al. 2020) per image
+    served_crops: float = 0.0  # share 0..1 of training faces given their served crop (training.served_crops)
     photometric: float = 0.0  # strength 0..1 of lighting, contrast, blur, noise and JPEG jitter (training.augment)
     label_smoothing: float = 0.0
     widths: tuple[int, ...] = (32, 64, 128, 256)

@@ -20,6 +20,7 @@ from fer_toolkit.training.inference import centre_crop
 from fer_toolkit.training.losses import DistillationLoss, label_accuracy
 from fer_toolkit.training.model import build_model
 from fer_toolkit.training.pipeline import class_weights
+from fer_toolkit.training.served_crops import cached_served_crops, mix_served
 from fer_toolkit.training.swa import WeightAverage
 from fer_toolkit.training.votes import is_vote_file, vote_targets
 from fer_toolkit.training.warm_start import adopt_architecture, init_weights, saved_network
@@ -131,6 +132,11 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
     init = saved_network(cfg.init) if cfg.init else None  # before the data loads: a bad path fails at once
     data_cfg, splits = load_data(Path(cfg.data), cfg.input_size, cfg.channels, cfg.val_fraction, cfg.seed)
     train_s, val_s = splits["train"], splits["val"]
+    if cfg.served_crops > 0:
+        cache = Path(cfg.out).parent / ".cache" / f"served_crops_{Path(cfg.data).stem}_{len(train_s)}.npz"
+        crops, found = cached_served_crops(train_s.x, data_cfg, cache)
+        train_s = Split(mix_served(train_s.x, crops, found, cfg.served_crops, cfg.seed), train_s.y, train_s.paths)
+        log.info("served crops: %.0f%% of %d faces found and aligned (cache %s)", 100 * found.mean(), len(found), cache)
     k = data_cfg.num_classes
     log.info("train %d, val %d images; classes %s", len(train_s), len(val_s), ", ".join(data_cfg.labels))
     soft = _soft_labels(cfg, train_s, tuple(data_cfg.labels))
