@@ -79,8 +79,7 @@ def test_predict_finds_the_face_in_a_real_photo(installed):
     header, *rows = out.stdout.strip().splitlines()
     assert header.split()[:3] == ["file", "face", "box"] and len(rows) == 1
     name, index, box, label, confidence, crop = rows[0].split()
-    x, y, wh = box.split(",")
-    w, h = map(int, wh.split("x"))
+    x, y, w, h = map(int, box.split(","))  # the CSV report's box
     assert (name, index, crop) == ("astronaut.jpg", "1", "aligned")
     assert 150 <= int(x) <= 210 and 40 <= int(y) <= 90 and 70 <= w <= 130 and 80 <= h <= 150, box
     assert label == "happy" and 0 < float(confidence) <= 1
