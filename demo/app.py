@@ -1,4 +1,5 @@
-"""The Gradio app: upload, webcam snapshot and live webcam stream over :mod:`fer_toolkit.demo.handler`.
+"""The Gradio app: upload, webcam snapshot and live webcam stream over :mod:`fer_toolkit.demo.handler`, and the
+Video tab (:mod:`fer_toolkit.demo.video_tab`).
 
 ``python -m fer_toolkit.demo`` (or ``make demo``) launches it; importing this module does not.
 """
@@ -18,6 +19,7 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
 from fer_toolkit.demo.handler import DemoModel, classify, explain, faces_markdown, info_markdown  # noqa: E402
+from fer_toolkit.demo.video_tab import build_video_tab  # noqa: E402
 from fer_toolkit.fercore.preprocess import ImageDecodeError  # noqa: E402
 
 EXAMPLES = sorted(str(p) for p in (Path(__file__).parent / "examples").glob("*.jpg"))
@@ -106,5 +108,6 @@ def build_demo(model: DemoModel, concurrency: int = 2) -> gr.Blocks:
             cam_label = gr.Label(num_top_classes=TOP_K, label="largest face")
             cam.stream(stream, cam, [cam_out, cam_label], stream_every=0.3, concurrency_limit=concurrency,
                        api_name=False)
+        build_video_tab(model, concurrency)
     app.queue(default_concurrency_limit=concurrency, max_size=64)
     return app

@@ -89,18 +89,20 @@ def font_size(width: int, height: int) -> int:
     return max(12, round(0.03 * max(width, height)))
 
 
-def annotate(image: Image.Image, faces: list[FaceResult]) -> Image.Image:
+def annotate(image: Image.Image, faces: list[FaceResult], tags: list[str] | None = None) -> Image.Image:
     """A copy of ``image`` (RGB) with a numbered box, the landmarks and the top-1 label per face.
 
-    The label's font (Pillow's built-in scalable font) and the line width scale with the image; a face more
-    than three times narrower than its label gets only its number, which the table repeats.
+    ``tags`` replace the faces' numbers (e.g. a video's ``#track``), one per face. The label's font (Pillow's
+    built-in scalable font) and the line width scale with the image; a face more than three times narrower than
+    its label gets only its number (or tag), which the table repeats.
     """
     out = image.convert("RGB")
     draw = ImageDraw.Draw(out)
     size = font_size(*out.size)
     font = ImageFont.load_default(size=size)
     width = max(2, round(size / 8))
-    for i, f in enumerate(faces, start=FIRST_FACE):  # the numbers of fer_toolkit.fercore.records
+    tags = tags or [str(i) for i in range(FIRST_FACE, FIRST_FACE + len(faces))]  # fercore.records' numbers
+    for i, f in zip(tags, faces):
         if f.box is None:
             continue
         b = f.box

@@ -20,7 +20,8 @@ import fer_toolkit
 from fer_toolkit.fercore.cli import OneLineParser, run_cli
 from fer_toolkit.models import HERE, default_text, resolve
 
-REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0"]  # YuNet runs on onnxruntime: no OpenCV
+# YuNet runs on onnxruntime: no OpenCV. The Video tab: PyAV (its wheels bundle FFmpeg) and scipy (the tracks).
+REQUIREMENTS = ["onnxruntime>=1.18", "numpy>=1.26", "pillow>=10.0", "av>=12", "scipy>=1.10"]
 APP = '''"""Hugging Face Space entry point."""
 import os
 
@@ -71,7 +72,7 @@ def stage(out: Path, model: str | Path | None = None, int8: bool | None = None) 
     pkg = out / "fer_toolkit"
     root = Path(fer_toolkit.__file__).parent
     pkg.mkdir(parents=True)
-    for module in ("__init__.py", "api.py"):
+    for module in ("__init__.py", "api.py", "predict_video.py"):  # predict_video: the video rows
         shutil.copyfile(root / module, pkg / module)
     for name in ("fercore", "demo"):
         shutil.copytree(Path(importlib.import_module(f"fer_toolkit.{name}").__file__).parent, pkg / name, ignore=ignore)

@@ -168,7 +168,7 @@ def _truncation(container, stream, packets: int | None, end_ts: int | None) -> s
     """Why the stream looks cut short against what the container declares, or None."""
     if packets is not None and stream.frames and packets < stream.frames:
         return f"it ends after {packets} of its {stream.frames} frames"
-    declared = _declared_duration(container, stream)
+    declared = declared_duration(container, stream)
     got = float((end_ts - (stream.start_time or 0)) * stream.time_base) if end_ts is not None else 0.0
     rate = float(stream.average_rate or 0)
     if declared is not None and got < declared - max(DURATION_SLACK_S, 2 / rate if rate else 0):
@@ -176,7 +176,7 @@ def _truncation(container, stream, packets: int | None, end_ts: int | None) -> s
     return None
 
 
-def _declared_duration(container, stream) -> float | None:
+def declared_duration(container, stream) -> float | None:
     """The stream's duration in seconds: its own, Matroska's ``DURATION`` tag, or the container's if alone."""
     if stream.duration:
         return float(stream.duration * stream.time_base)
