@@ -1,1 +1,2 @@
-"""Gradio demo on onnxruntime (no TensorFlow): photos, webcam, face detection, class probabilities."""
+"""Gradio demo on onnxruntime (no TensorFlow): photos, webcam, videos (emotions over time per track), face
+detection, class probabilities."""

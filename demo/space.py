@@ -1,10 +1,12 @@
 """Stage a self-contained Hugging Face Space folder: ``python -m fer_toolkit.demo.space OUT``.
 
 The folder holds ``app.py`` at its root, ``requirements.txt`` (no TensorFlow), a
-``fer_toolkit`` package with only what serving needs (``fercore``, ``demo`` and
-``models`` with the model and its card, copied from wherever the toolkit is
-imported from: a checkout or an installed wheel) and a README with the Spaces
-YAML front matter. The app finds its model with the package's resolver.
+``fer_toolkit`` package with only what serving needs (``api``, ``predict_video``,
+``fercore``, ``demo`` and ``models`` with the model and its card, copied from
+wherever the toolkit is imported from: a checkout or an installed wheel) and a
+README with the Spaces YAML front matter. The requirements include the ``video``
+extra's packages (PyAV, scipy) for the Video tab. The app finds its model with
+the package's resolver.
 """
 
 from __future__ import annotations

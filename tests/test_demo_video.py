@@ -165,3 +165,34 @@ def test_video_tab_in_chromium(server, clip, tmp_path):  # noqa: F811
         expect(page.get_by_text("stopped early")).to_be_visible()
         browser.close()
     assert (tmp_path / "video.png").stat().st_size > 10_000
+
+
+def test_staged_space_serves_the_video_tab(clip, tmp_path):
+    """The Space folder lists the video extra's packages and its own copy of the package serves the Video tab
+    (run with this interpreter: ``test_demo.py`` installs the requirements into a fresh venv)."""
+    import subprocess
+    import sys
+
+    from gradio_client import Client, handle_file
+
+    from fer_toolkit.demo.space import stage
+    from tests.test_demo import OFFLINE_ENV
+    from tests.worker_harness import free_port
+
+    space = stage(tmp_path / "space", SHIPPED_MODEL)
+    assert {"av>=12", "scipy>=1.10"} <= set((space / "requirements.txt").read_text().split())
+    port = free_port()
+    env = {**OFFLINE_ENV, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+    code = ("import fer_toolkit, runpy; print(fer_toolkit.__file__, flush=True); "
+            "runpy.run_path('app.py', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=space, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout.readline().strip() == str(space / "fer_toolkit" / "__init__.py")
+        wait_for(f"http://127.0.0.1:{port}/", proc)
+        summary, *_, table, _ = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            handle_file(str(clip)), FPS, api_name="/analyze_video")
+        assert "2 tracks" in summary and len(table["data"]) == 20
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
