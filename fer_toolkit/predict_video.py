@@ -14,11 +14,10 @@ import sys
 from typing import Any, Iterator
 
 from fer_toolkit.fercore.cli import print_error
-from fer_toolkit.fercore.records import box_text, face_record
+from fer_toolkit.fercore.records import FIRST_FACE, TIME_DIGITS, box_text, frame_record, track_record
 from fer_toolkit.fercore.video import DEFAULT_FPS, VideoDecodeError
 
 HEADER = ("file", "time_s", "frame", "track", "box (x,y,w,h)", "label", "confidence", "crop")
-TIME_DIGITS = 3  # seconds
 _MISSING = 'reading videos needs PyAV and scipy: pip install "fer-toolkit[video]"'
 
 
@@ -49,15 +48,8 @@ def frame_object(name: str, frame) -> dict[str, Any]:
     (seconds from the stream's start), ``faces`` (each :func:`~fer_toolkit.fercore.records.face_record` plus
     ``track``; ``probs``, ``label`` and ``confidence`` are the track's moving average when ``smoothing`` is set)
     and ``smoothing`` (the moving average's ``alpha``, or None: off)."""
-    faces = []
-    for number, face in enumerate(frame.faces, start=1):
-        record = face_record(number, face.result)
-        if face.smoothed:
-            smooth = face_record(number, type(face.result)(face.box, face.probs))
-            record.update(label=smooth["label"], confidence=smooth["confidence"], probs=smooth["probs"])
-        faces.append({**record, "track": face.track})
-    return {"file": name, "frame": frame.index, "time_s": round(frame.time_s, TIME_DIGITS),
-            "smoothing": frame.smoothing, "faces": faces}
+    faces = [track_record(number, face) for number, face in enumerate(frame.faces, start=FIRST_FACE)]
+    return {"file": name, **frame_record(frame.index, frame.time_s), "smoothing": frame.smoothing, "faces": faces}
 
 
 def header_line(width: int) -> str:

@@ -15,6 +15,9 @@ FIRST_FACE = 1
 PROB_DIGITS = 6  # probabilities and confidence
 SCORE_DIGITS = 4  # the detector's score
 LANDMARK_DIGITS = 1  # pixels
+TIME_DIGITS = 3  # a video frame's time, seconds
+#: The fields :func:`frame_record` adds for a video's face; None for a photo's.
+VIDEO_FIELDS = ("frame", "time_s", "track")
 
 
 def face_record(number: int, face: FaceResult) -> dict[str, Any]:
@@ -39,6 +42,26 @@ def face_record(number: int, face: FaceResult) -> dict[str, Any]:
 def face_records(faces: Sequence[FaceResult]) -> list[dict[str, Any]]:
     """:func:`face_record` of each face of one image, numbered from :data:`FIRST_FACE`."""
     return [face_record(i, f) for i, f in enumerate(faces, start=FIRST_FACE)]
+
+
+def track_record(number: int, face) -> dict[str, Any]:
+    """One face of a video frame: :func:`face_record` plus ``track`` (int id).
+
+    Args:
+        face: a :class:`fer_toolkit.fercore.video_analysis.TrackedFace`; when it is ``smoothed``, ``label``,
+            ``confidence`` and ``probs`` are the track's moving average (the box, landmarks and crop its own).
+    """
+    record = face_record(number, face.result)
+    if face.smoothed:
+        smooth = face_record(number, FaceResult(face.box, face.probs))
+        record.update(label=smooth["label"], confidence=smooth["confidence"], probs=smooth["probs"])
+    return {**record, "track": face.track}
+
+
+def frame_record(index: int, time_s: float) -> dict[str, Any]:
+    """A sampled frame's place: ``frame`` (0-based index in the stream) and ``time_s`` (seconds from the stream's
+    start, rounded to :data:`TIME_DIGITS` decimals)."""
+    return {"frame": index, "time_s": round(float(time_s), TIME_DIGITS)}
 
 
 def box_text(record: dict[str, Any], sep: str = ",") -> str:

@@ -160,7 +160,8 @@ def test_every_file_gets_exactly_one_row(env, fer):
                                                  f"print(__import__('json').dumps(Predictor({str(SHIPPED_MODEL)!r}).labels))"],
                                                 cwd=ROOT))
     assert header == ["path", "status", "error", "label", "confidence", *[f"p_{x}" for x in labels],
-                      "face", "box", "det_score", "landmarks", "crop"]  # --faces auto, the default
+                      "face", "box", "det_score", "landmarks", "crop",  # --faces auto, the default
+                      "frame", "time_s", "track"]  # a video's, empty for images (tests/test_worker_video.py)
     paths = [r["path"] for r in rows]
     assert paths == sorted(paths)
     unescaped = [p[1:] if p.startswith("'") else p for p in paths]
@@ -206,7 +207,7 @@ def test_faces_mode_rows(env, fer):
     _, waited = submit_and_wait(env, str(folder), "--out", str(out), "--faces", "all")
     assert waited.returncode == 0, waited.stderr
     rows = {r["path"]: r for r in read_report(out)}
-    assert list(next(iter(rows.values())))[-5:] == ["face", "box", "det_score", "landmarks", "crop"]
+    assert list(next(iter(rows.values())))[-8:-3] == ["face", "box", "det_score", "landmarks", "crop"]
     a = rows["astronaut.jpg"]
     assert a["status"] == "ok" and a["face"] == "1" and a["crop"] == "aligned" and float(a["det_score"]) > 0.8
     x, y, w, h = map(int, a["box"].split(","))
@@ -392,7 +393,8 @@ def test_subfolders_skipped_are_counted(env, fer):
     for cmd in ("score", "submit"):
         proc = cli(env, cmd, str(folder), "--out", str(env["base"] / "out" / f"tree_{cmd}.csv"))
         assert proc.returncode == 0, proc.stderr
-        assert "skipped 7 image files in subfolders" in proc.stderr and "--recursive" in proc.stderr, proc.stderr
+        assert "skipped 7 image or video files in subfolders" in proc.stderr, proc.stderr
+        assert "--recursive" in proc.stderr, proc.stderr
         proc = cli(env, cmd, str(folder), "--out", str(env["base"] / "out" / f"tree_{cmd}_r.csv"), "--recursive")
         assert proc.returncode == 0 and "skipped" not in proc.stderr, proc.stderr
     only_sub = env["base"] / "in" / "only_sub"

@@ -14,6 +14,7 @@ from pathlib import Path
 from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.worker import parts, report, settings, store
 from fer_toolkit.worker.plan import JobState
+from fer_toolkit.worker.track_links import link_tracks
 
 log = logging.getLogger(__name__)
 LOCK_S = 60  # the lock expires this long after its last extension: a SIGKILLed finalizer blocks no one for longer
@@ -71,28 +72,29 @@ def finalize_job(job_id: str) -> str:
 
 
 def _assemble(job_id: str, meta: dict, folder: Path, token: str, cfg: settings.Settings) -> dict:
-    """Stream the parts in chunk order into the report (atomic: all or nothing); returns the summary."""
+    """Stream the parts in chunk order into the report (atomic: all or nothing), each video's tracks linked
+    across its chunks (:func:`fer_toolkit.worker.track_links.link_tracks`); returns the summary."""
     out = settings.under_roots(meta["out"], cfg.output_roots, "report")
     folder = settings.under_roots(folder, cfg.output_roots, "job folder")
     missing = parts.missing_parts(folder, meta["n_chunks"])
     if missing:
         raise RuntimeError(f"{len(missing)} part files missing from {folder} (e.g. chunk {missing[0]}): "
                            "is the output folder shared by every worker?")
-    n_files = 0
+    n_files, files = 0, meta.get("files", meta["total"])  # jobs before videos counted files in "total"
 
     def rows():
         nonlocal n_files
         last, n = None, 0
-        for row in parts.read_parts(folder, meta["n_chunks"]):
+        for row in link_tracks(parts.read_parts(folder, meta["n_chunks"])):
             if row["path"] != last:  # rows are sorted by path: a file's rows are adjacent
                 n_files, last = n_files + 1, row["path"]
             n += 1
             if n % EXTEND_EVERY == 0:
                 store.extend(job_id, token, LOCK_S)
             yield row
-        if n_files != meta["total"]:  # aborts the atomic write: never a short report
-            raise RuntimeError(f"{meta['total'] - n_files} files have no row; report not written")
+        if n_files != files:  # aborts the atomic write: never a short report
+            raise RuntimeError(f"{files - n_files} files have no row; report not written")
 
     faces = FaceOptions.from_json(meta["params"]["face_options"]).faces
-    return report.write_report(rows(), out, meta["labels"], faces, meta["total"], meta["submitted_at"],
+    return report.write_report(rows(), out, meta["labels"], faces, files, meta["submitted_at"],
                                meta["model_id"], meta["params"])

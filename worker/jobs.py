@@ -10,26 +10,29 @@ from typing import Callable
 
 from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.fercore.predictor import Predictor
+from fer_toolkit.fercore.video import DEFAULT_FPS
 from fer_toolkit.worker import parts, settings, store
-from fer_toolkit.worker.plan import TERMINAL, JobError, JobState, plan_chunks, print_note
+from fer_toolkit.worker.plan import TERMINAL, JobError, JobState, plan_chunks, plan_size, print_note
 
 __all__ = ["JobError", "JobState", "TERMINAL", "cancel", "status", "submit", "wait"]
 
 
 def submit(root: str | Path, out: str | Path, recursive: bool = False, options: FaceOptions | None = None,
            chunk_size: int = 256, model: str | Path | None = None, int8: bool | None = None,
-           notify: Callable[[str], None] = print_note) -> str:
+           notify: Callable[[str], None] = print_note, fps: float = DEFAULT_FPS) -> str:
     """Queue a scoring job and return its id at once: write the chunk plan into the job folder beside the
     report (:mod:`fer_toolkit.worker.parts`), record the job in Redis, send one ``(job id, chunk index)`` message
     per chunk.
 
-    ``options`` (default :class:`~fer_toolkit.fercore.options.FaceOptions`) travel in the job's parameters;
+    ``options`` (default :class:`~fer_toolkit.fercore.options.FaceOptions`) and ``fps`` (videos' sampled frames
+    per second, 0: every frame; a long video is cut into ranges of ``chunk_size`` sampled frames) travel in the
+    job's parameters;
     ``model`` and ``int8`` as :func:`fer_toolkit.worker.settings.scorer_model`; ``notify`` receives one-line
     notes (files skipped in subfolders); default: printed to stderr.
 
     Raises:
         fer_toolkit.worker.settings.PathNotAllowed: input or report outside the configured roots.
-        JobError: no such folder, no images, bad chunk size, or the chunks could not all be queued.
+        JobError: no such folder, no images or videos, bad chunk size, or the chunks could not all be queued.
         FileNotFoundError, ValueError: no such model, or ``int8`` with a file.
         redis.exceptions.RedisError: Redis unreachable before anything was queued.
     """
@@ -41,14 +44,15 @@ def submit(root: str | Path, out: str | Path, recursive: bool = False, options: 
     out_r = settings.under_roots(out, cfg.output_roots, "report")
     model_path = settings.scorer_model(model, int8).resolve()
     predictor = Predictor(model_path)
-    chunks = plan_chunks(root_r, recursive, chunk_size, notify)
+    chunks = plan_chunks(root_r, recursive, chunk_size, notify, fps, options.max_pixels)
+    n_files, work = plan_size(chunks)
     job_id = uuid.uuid4().hex
     folder = parts.job_dir(out_r, job_id)
     params = {"input": str(root_r), "recursive": recursive, "chunk_size": chunk_size, "model": str(model_path),
-              "face_options": options.to_json()}
+              "face_options": options.to_json(), "fps": fps}
     parts.write_plan(folder, chunks)
     try:
-        store.create(job_id, {"out": str(out_r), "parts": str(folder), "total": sum(map(len, chunks)),
+        store.create(job_id, {"out": str(out_r), "parts": str(folder), "total": work, "files": n_files,
                               "n_chunks": len(chunks), "labels": list(predictor.labels),
                               "model_id": predictor.model_id, "params": params, "submitted_at": time.time()},
                      cfg.key_ttl)
@@ -68,8 +72,8 @@ def submit(root: str | Path, out: str | Path, recursive: bool = False, options: 
 
 
 def status(job_id: str) -> dict:
-    """``state`` (a :class:`~fer_toolkit.worker.plan.JobState` value), ``total``, ``done``, ``failed`` (files
-    with an error row), ``images_per_second``,
+    """``state`` (a :class:`~fer_toolkit.worker.plan.JobState` value), ``total`` and ``done`` (images plus
+    videos' sampled frames, as planned), ``failed`` (error rows), ``images_per_second`` (of that work),
     ``eta_seconds``, ``out`` and ``error`` of a job.
 
     Raises:

@@ -13,22 +13,24 @@ from pathlib import Path
 from typing import Callable
 
 from fer_toolkit.fercore.options import FaceOptions
+from fer_toolkit.fercore.video import DEFAULT_FPS
 from fer_toolkit.worker import report, scoring, settings
-from fer_toolkit.worker.plan import JobError, plan_chunks, print_note
+from fer_toolkit.worker.plan import JobError, item_weight, plan_chunks, plan_size, print_note
+from fer_toolkit.worker.track_links import link_tracks
 
 
 def _take(in_flight: deque, bar) -> list[dict]:
-    """Wait for the oldest chunk's rows and count its files on the progress bar."""
-    future, n_files = in_flight.popleft()
+    """Wait for the oldest chunk's rows and count its work (images, videos' sampled frames) on the progress bar."""
+    future, work = in_flight.popleft()
     rows = future.result()
-    bar.update(n_files)
+    bar.update(work)
     return rows
 
 
 def score_local(root: str | Path, out: str | Path, recursive: bool = False, options: FaceOptions | None = None,
                 chunk_size: int = 256, model: str | Path | None = None, int8: bool | None = None, threads: int = 0,
                 progress: bool = True, detector=None, notify: Callable[[str], None] = print_note,
-                providers: str | None = None) -> dict:
+                providers: str | None = None, fps: float = DEFAULT_FPS) -> dict:
     """Score a folder in this process, without Redis, with the same chunk code as the workers.
 
     Args:
@@ -42,12 +44,14 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, opti
         notify: receives one-line notes (files skipped in subfolders); default: printed to stderr.
         detector: a face detector to use instead of the process's YuNet (``make bench`` passes the old Haar one).
         providers: onnxruntime execution providers (:func:`fer_toolkit.fercore.session.providers`).
+        fps: videos' sampled frames per second (0: every frame); chunks, rows and track ids as the workers'
+            (:func:`fer_toolkit.worker.jobs.submit`), so the report is theirs.
 
     Returns:
         the summary written beside the report.
 
     Raises:
-        JobError: no such folder, no images, bad chunk size or thread count.
+        JobError: no such folder, no images or videos, bad chunk size or thread count.
         FileNotFoundError, ValueError: no such model, ``int8`` with a file, an unavailable provider.
     """
     from tqdm import tqdm
@@ -57,25 +61,25 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, opti
     options = options or FaceOptions()
     n_threads = threads or os.cpu_count() or 1
     root_r = Path(root).resolve()
-    chunks = plan_chunks(root_r, recursive, chunk_size, notify)
+    chunks = plan_chunks(root_r, recursive, chunk_size, notify, fps, options.max_pixels)
     model_path = settings.scorer_model(model, int8).resolve()
     predictor, own = scoring.models(model_path, 1 if n_threads > 1 else 0,
                                     options.faces != "none" and detector is None, providers)
     detector = detector or own
-    t0, total = time.time(), sum(map(len, chunks))
+    t0, (n_files, total) = time.time(), plan_size(chunks)
     params = {"input": str(root_r), "recursive": recursive, "chunk_size": chunk_size, "model": str(model_path),
-              "face_options": options.to_json(), "mode": "in-process", "threads": n_threads}
+              "face_options": options.to_json(), "fps": fps, "mode": "in-process", "threads": n_threads}
 
     def rows():
         with tqdm(total=total, unit="img", disable=not progress) as bar, ThreadPoolExecutor(n_threads) as pool:
             in_flight: deque = deque()  # (future rows, file count), in chunk order; at most n_threads + 1
             for chunk in chunks:
-                in_flight.append((pool.submit(scoring.score_files, root_r, chunk, predictor, detector, options),
-                                  len(chunk)))
+                in_flight.append((pool.submit(scoring.score_files, root_r, chunk, predictor, detector, options,
+                                              fps=fps), sum(map(item_weight, chunk))))
                 if len(in_flight) > n_threads:
                     yield from _take(in_flight, bar)
             while in_flight:
                 yield from _take(in_flight, bar)
 
-    return report.write_report(rows(), Path(out), predictor.labels, options.faces, total, t0, predictor.model_id,
-                               params)
+    return report.write_report(link_tracks(rows()), Path(out), predictor.labels, options.faces, n_files, t0,
+                               predictor.model_id, params)

@@ -2,7 +2,8 @@
 
 ``<report folder>/.<report name>.<job id>.parts/`` holds:
 
-- ``plan.jsonl`` + ``plan.idx``: chunk ``i``'s paths (a JSON list, line ``i``) and the byte offsets of
+- ``plan.jsonl`` + ``plan.idx``: chunk ``i``'s items (a JSON list, line ``i``: image paths and video ranges,
+  :func:`fer_toolkit.worker.plan.plan_chunks`) and the byte offsets of
   every line (little-endian int64, ``n_chunks + 1`` of them), written once by ``submit``; so a chunk
   message carries only ``(job id, chunk index)``.
 - ``part-<i>.jsonl``: chunk ``i``'s rows (one JSON object per line, sorted), written atomically
@@ -43,8 +44,9 @@ def write_plan(folder: Path, chunks: list[list[str]]) -> None:
     atomic_write(folder / "plan.idx", lambda f: f.write(b"".join(map(_OFFSET.pack, offsets))), "wb")
 
 
-def chunk_paths(folder: Path, index: int) -> list[str]:
-    """Chunk ``index``'s paths (relative POSIX paths under the input folder) from the plan.
+def chunk_paths(folder: Path, index: int) -> list:
+    """Chunk ``index``'s items from the plan: relative POSIX paths under the input folder, and video ranges
+    ``[path, start, end, frames]`` (:mod:`fer_toolkit.worker.video_plan`).
 
     Raises:
         FileNotFoundError: no plan in ``folder``.
@@ -59,7 +61,8 @@ def chunk_paths(folder: Path, index: int) -> list[str]:
     with open(folder / "plan.jsonl", "rb") as f:
         f.seek(start)
         paths = json.loads(f.read(end - start))
-    for p in paths:
+    for item in paths:
+        p = item if isinstance(item, str) else item[0]
         if PurePosixPath(p).is_absolute() or ".." in PurePosixPath(p).parts:
             raise ValueError(f"plan of {folder} has a path outside the input folder: {p!r}")
     return paths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import tempfile
 import time
@@ -11,7 +12,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from fer_toolkit.fercore.records import PROB_DIGITS, SCORE_DIGITS, box_text, landmarks_text
+from fer_toolkit.fercore.records import PROB_DIGITS, SCORE_DIGITS, TIME_DIGITS, VIDEO_FIELDS, box_text, landmarks_text
+from fer_toolkit.fercore.video import is_video
+from fer_toolkit.worker.track_shares import TrackShares
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FACE_EXTRA = ("det_score", "landmarks", "crop")
@@ -19,9 +22,9 @@ FACE_EXTRA = ("det_score", "landmarks", "crop")
 
 def columns(labels: Sequence[str], faces: str) -> list[str]:
     """Header: path, status, error, label, confidence, p_<label>..., then with face detection face (1-based),
-    box and (appended later) det_score, landmarks, crop."""
+    box and (appended later) det_score, landmarks, crop; last a video's frame, time_s and track (empty for images)."""
     cols = ["path", "status", "error", "label", "confidence", *(f"p_{name}" for name in labels)]
-    return cols + (["face", "box", *FACE_EXTRA] if faces != "none" else [])
+    return cols + (["face", "box", *FACE_EXTRA] if faces != "none" else []) + list(VIDEO_FIELDS)
 
 
 def neutralise(cell: str) -> str:
@@ -43,7 +46,9 @@ def cells(row: dict, labels: Sequence[str], faces: str) -> list[str]:
         score = row["det_score"]
         out += ["" if row["face"] is None else str(row["face"]), box_text(row),
                 "" if score is None else f"{score:.{SCORE_DIGITS}f}", landmarks_text(row), row["crop"] or ""]
-    return out
+    frame, time_s, track = (row.get(k) for k in VIDEO_FIELDS)
+    return out + ["" if frame is None else str(frame), "" if time_s is None else f"{time_s:.{TIME_DIGITS}f}",
+                  "" if track is None else str(track)]
 
 
 def atomic_write(path: Path, write: Callable[[object], None], mode: str = "w") -> None:
@@ -63,9 +68,13 @@ def atomic_write(path: Path, write: Callable[[object], None], mode: str = "w") -
         raise
 
 
-def sort_key(row: dict) -> tuple[str, int]:
-    """Report order: by path, then face number (an error or no-face row, without one, first)."""
-    return row["path"], -1 if row["face"] is None else row["face"]
+def sort_key(row: dict) -> tuple[str, float, int, int]:
+    """Report order: by path; a video's rows by time and frame, its error row last; then face number (an error or
+    no-face row, without one, first)."""
+    time_s, frame = row.get("time_s"), row.get("frame")
+    if time_s is None:
+        time_s = math.inf if row["status"] == "error" and is_video(row["path"]) else -1.0
+    return row["path"], time_s, -1 if frame is None else frame, -1 if row["face"] is None else row["face"]
 
 
 class Summary:
@@ -73,6 +82,7 @@ class Summary:
 
     def __init__(self) -> None:
         self.rows, self.status, self.labels, self.errors = 0, Counter(), Counter(), Counter()
+        self.tracks = TrackShares()
 
     def add(self, row: dict) -> None:
         self.rows += 1
@@ -81,13 +91,15 @@ class Summary:
             self.labels[row["label"]] += 1
         elif row["status"] == "error":
             self.errors[row["error"].split(":")[0]] += 1  # reason = text before the first colon
+        self.tracks.add(row)
 
     def as_dict(self, n_files: int, seconds: float, model_id: str, params: dict) -> dict:
-        """JSON-native summary: counts per status and label, errors by reason, time, throughput, model, params."""
+        """JSON-native summary: counts per status and label, errors by reason, time, throughput, model, params, and
+        per video and track the share of sampled frames in each emotion (``videos``, :class:`TrackShares`)."""
         return {"files": n_files, "rows": self.rows, "status": dict(self.status), "labels": dict(self.labels),
                 "errors_by_reason": dict(self.errors), "seconds": round(seconds, 3),
                 "images_per_second": round(n_files / seconds, 1) if seconds > 0 else None,
-                "model_id": model_id, "params": params}
+                "model_id": model_id, "params": params, "videos": self.tracks.as_dict()}
 
 
 def write_report(rows: Iterable[dict], out: Path, labels: Sequence[str], faces: str, n_files: int, t0: float,

@@ -1,9 +1,12 @@
 """Chunk scoring shared by the Celery task and the in-process scorer (no Celery, no Redis here).
 
 A row is a JSON-native dict: ``path`` (relative, POSIX), ``status`` (``ok``, ``error`` or ``no_face``),
-``error`` (one line or ""), and the fields of :func:`fer_toolkit.fercore.records.face_record` (``face``, the
+``error`` (one line or ""), the fields of :func:`fer_toolkit.fercore.records.face_record` (``face``, the
 1-based face number, ``box``, ``label``, ``confidence``, ``probs``, ``det_score``, ``landmarks``, ``crop``),
-all None for an error or no-face row.
+all None for an error or no-face row, and :data:`~fer_toolkit.fercore.records.VIDEO_FIELDS` (``frame``,
+``time_s``, ``track``), None for an image. A video's rows (one per sampled frame and face, or a ``no_face`` row
+for a sampled frame without one) also have ``segment``, the start in seconds of the time range they were scored
+in, which :mod:`fer_toolkit.worker.track_links` needs to join the ranges' tracks.
 """
 
 from __future__ import annotations
@@ -20,14 +23,17 @@ from fer_toolkit.fercore.faces import FaceDetector
 from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.fercore.preprocess import open_image
-from fer_toolkit.fercore.records import FIRST_FACE, face_record, face_records
+from fer_toolkit.fercore.records import FIRST_FACE, VIDEO_FIELDS, face_record, face_records, frame_record, track_record
+from fer_toolkit.fercore.video import DEFAULT_FPS, VIDEO_EXTENSIONS
+from fer_toolkit.fercore.video_analysis import analyze_video
 from fer_toolkit.worker.report import sort_key
 
+SCORED_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 _CACHE: dict[tuple[str, int, str | None], tuple[Predictor, FaceDetector | None]] = {}
 
 
 def list_files(root: Path, recursive: bool = False) -> list[str]:
-    """Sorted POSIX paths, relative to ``root``, of every entry with an image extension.
+    """Sorted POSIX paths, relative to ``root``, of every entry with an image or video extension.
 
     Directories are not followed through symlinks; broken symlinks, FIFOs and
     other non-regular entries with an image extension are listed (they get an
@@ -37,13 +43,13 @@ def list_files(root: Path, recursive: bool = False) -> list[str]:
 
 
 def list_files_counting_skipped(root: Path, recursive: bool = False) -> tuple[list[str], int]:
-    """:func:`list_files`, and how many image-extension entries in subfolders it left out (0 if ``recursive``)."""
+    """:func:`list_files`, and how many such entries in subfolders it left out (0 if ``recursive``)."""
     root = Path(root)
     found, skipped = [], 0
     for dirpath, _, filenames in os.walk(root, followlinks=False):
         top = dirpath == str(root)
         for name in filenames:
-            if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
+            if os.path.splitext(name)[1].lower() in SCORED_EXTENSIONS:
                 if recursive or top:
                     found.append(Path(dirpath, name).relative_to(root).as_posix())
                 else:
@@ -68,8 +74,8 @@ def models(model_path: str | Path, ort_threads: int = 1, faces: bool = False,
     return predictor, detector
 
 
-def check_file(root: Path, rel: str) -> bytes:
-    """The bytes of ``root/rel`` after refusing escapes and non-regular files.
+def check_path(root: Path, rel: str) -> Path:
+    """``root/rel`` after refusing escapes and non-regular files.
 
     Args:
         root: the input folder, already resolved (``Path.resolve``).
@@ -83,22 +89,64 @@ def check_file(root: Path, rel: str) -> bytes:
             raise ImageDecodeError("symlink points outside the input folder")
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise ImageDecodeError("not a regular file")
-        with open(path, "rb") as f:
-            return f.read()
     except (OSError, RuntimeError) as e:
         raise ImageDecodeError(f"unreadable: {getattr(e, 'strerror', None) or e}") from None
+    return path
 
 
-def _row(path: str, status: str, error: str = "", record: dict | None = None) -> dict:
-    empty = dict.fromkeys(("face", "box", "label", "confidence", "probs", "det_score", "landmarks", "crop"))
-    return {"path": path, "status": status, "error": error, **(record or empty)}
+def check_file(root: Path, rel: str) -> bytes:
+    """The bytes of :func:`check_path`'s ``root/rel``.
+
+    Raises:
+        ImageDecodeError: symlink out of ``root``, not a regular file, or unreadable.
+    """
+    path = check_path(root, rel)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise ImageDecodeError(f"unreadable: {e.strerror or e}") from None
 
 
-def score_files(root: str | Path, paths: list[str], predictor: Predictor, detector: FaceDetector | None = None,
-                options: FaceOptions | None = None, batch_size: int = 256) -> list[dict]:
-    """Score ``paths`` (relative to ``root``): at least one row per path, never an exception per file.
+def _row(path: str, status: str, error: str = "", record: dict | None = None, **video) -> dict:
+    empty = dict.fromkeys(("face", "box", "label", "confidence", "probs", "det_score", "landmarks", "crop",
+                           *VIDEO_FIELDS))
+    return {"path": path, "status": status, "error": error, **empty, **(record or {}), **video}
 
-    Returns rows sorted by path then face (:func:`fer_toolkit.worker.report.sort_key`).
+
+def score_range(root: Path, item: list, predictor: Predictor, detector: FaceDetector | None, options: FaceOptions,
+                fps: float = DEFAULT_FPS) -> list[dict]:
+    """The rows of one video range ``[path, start, end, frames]`` (:mod:`fer_toolkit.worker.video_plan`): a row
+    per sampled frame and face, through :func:`fer_toolkit.fercore.video_analysis.analyze_video` with ``options``.
+
+    A video that cannot be read gives one error row; one that breaks off (truncated or corrupt) keeps the rows
+    decoded before the break and adds an error row; a first range without any frame is an error row too.
+    """
+    rel, start, end = item[0], item[1], item[2]
+    rows, at = [], {"segment": float(start or 0.0)}
+    try:
+        for frame in analyze_video(check_path(root, rel), predictor, detector, fps=fps, start=start, end=end,
+                                   max_pixels=options.max_pixels, options=options):
+            place = frame_record(frame.index, frame.time_s)
+            if not frame.faces:
+                rows.append(_row(rel, "no_face", record=place, **at))
+            rows.extend(_row(rel, "ok", record={**track_record(n, f), **place}, **at)
+                        for n, f in enumerate(frame.faces, start=FIRST_FACE))
+    except ImageDecodeError as e:  # VideoDecodeError too
+        return rows + [_row(rel, "error", str(e), **at)]
+    except ImportError:  # scipy, for the tracks
+        return rows + [_row(rel, "error", 'reading videos needs scipy: pip install "fer-toolkit[video]"', **at)]
+    if not rows and not start:
+        rows.append(_row(rel, "error", "no video frames decoded", **at))
+    return rows
+
+
+def score_files(root: str | Path, paths: list, predictor: Predictor, detector: FaceDetector | None = None,
+                options: FaceOptions | None = None, batch_size: int = 256, fps: float = DEFAULT_FPS) -> list[dict]:
+    """Score a chunk's items (:func:`fer_toolkit.worker.plan.plan_chunks`): image paths relative to ``root``, and
+    video ranges sampled at ``fps`` (:func:`score_range`); never an exception per file.
+
+    Returns rows sorted by path, a video's by time, then face (:func:`fer_toolkit.worker.report.sort_key`).
 
     With the face mode ``none`` each image is classified whole (decoded, preprocessed, inferred in batches of
     ``batch_size``); otherwise :func:`fer_toolkit.fercore.analyze.analyze` runs with ``options`` (default
@@ -118,6 +166,9 @@ def score_files(root: str | Path, paths: list[str], predictor: Predictor, detect
             pending.clear()
 
     for rel in paths:
+        if not isinstance(rel, str):
+            rows.extend(score_range(root, rel, predictor, detector, options, fps))
+            continue
         try:
             data = check_file(root, rel)
             if options.faces == "none":

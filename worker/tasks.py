@@ -16,9 +16,10 @@ import numpy as np
 from celery.signals import worker_process_init
 
 from fer_toolkit.fercore.options import FaceOptions
+from fer_toolkit.fercore.video import DEFAULT_FPS
 from fer_toolkit.worker import finalizer, parts, scoring, settings, store
 from fer_toolkit.worker.app import app
-from fer_toolkit.worker.plan import TERMINAL, JobState
+from fer_toolkit.worker.plan import TERMINAL, JobState, item_weight
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def score_chunk(job_id: str, index: int) -> None:
         predictor, detector = scoring.models(p["model"], cfg.ort_threads, options.faces != "none")
         if predictor.model_id != meta["model_id"]:
             raise RuntimeError(f"worker has model {predictor.model_id}, job was submitted with {meta['model_id']}")
-        rows = scoring.score_files(root, paths, predictor, detector, options)
+        rows = scoring.score_files(root, paths, predictor, detector, options, fps=p.get("fps", DEFAULT_FPS))
         parts.write_part(folder, index, rows)
     except (settings.PathNotAllowed, RuntimeError, OSError, ValueError) as e:
         now = store.retrying(lambda: store.get(job_id), cfg.redis_grace)
@@ -79,7 +80,8 @@ def score_chunk(job_id: str, index: int) -> None:
         store.retrying(lambda: store.end(job_id, JobState.FAILED, error=error), cfg.redis_grace)
         return
     n_errors = sum(r["status"] == "error" for r in rows)
-    n_done = store.retrying(lambda: store.chunk_done(job_id, index, len(paths), n_errors, cfg.key_ttl),
+    work = sum(map(item_weight, paths))
+    n_done = store.retrying(lambda: store.chunk_done(job_id, index, work, n_errors, cfg.key_ttl),
                             cfg.redis_grace)
     if n_done >= meta["n_chunks"]:
         try:
