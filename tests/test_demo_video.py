@@ -7,6 +7,7 @@ Clips are built here with PyAV from real faces (scikit-image's astronaut and ``l
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +131,17 @@ def test_video_tab_with_gradio_client(server, model, clip, tmp_path):  # noqa: F
     with open(csv_file, newline="", encoding="utf-8") as f:
         rows = list(csv.reader(f))
     assert Path(csv_file).name == "two faces.emotions.csv" and rows[0] == table["headers"] and len(rows) == 21
+    # progress while it runs: the share of the video's duration analysed, rising (every frame: 60 analyses)
+    job, seen = client.submit(handle_file(str(clip)), 0, api_name="/analyze_video"), []
+    while not job.done():
+        units = job.status().progress_data
+        if units and units[0].progress is not None:
+            seen.append((units[0].progress, units[0].desc))
+        time.sleep(0.01)
+    assert len(job.result()[4]["data"]) == 120
+    shares = [v for v, _ in seen]
+    assert shares == sorted(shares) and all(0 <= v <= 1 for v in shares) and len(set(shares)) >= 2, seen
+    assert seen[-1][1].endswith("s of video analysed")
     bad = tmp_path / "garbage.mp4"
     bad.write_bytes(b"not a video at all " * 100)
     with pytest.raises(Exception, match="not a readable video"):
