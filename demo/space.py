@@ -1,8 +1,8 @@
 """Stage a self-contained Hugging Face Space folder: ``python -m fer_toolkit.demo.space OUT``.
 
 The folder holds ``app.py`` at its root, ``requirements.txt`` (no TensorFlow), a
-``fer_toolkit`` package with only what serving needs (``api``, ``predict_video``,
-``fercore``, ``demo`` and ``models`` with the model and its card, copied from
+``fer_toolkit`` package with only what serving needs (``api``, ``fercore``,
+``demo`` and ``models`` with the model and its card, copied from
 wherever the toolkit is imported from: a checkout or an installed wheel) and a
 README with the Spaces YAML front matter. The requirements include the ``video``
 extra's packages (PyAV, scipy) for the Video tab. The app finds its model with
@@ -74,7 +74,7 @@ def stage(out: Path, model: str | Path | None = None, int8: bool | None = None) 
     pkg = out / "fer_toolkit"
     root = Path(fer_toolkit.__file__).parent
     pkg.mkdir(parents=True)
-    for module in ("__init__.py", "api.py", "predict_video.py"):  # predict_video: the video rows
+    for module in ("__init__.py", "api.py"):
         shutil.copyfile(root / module, pkg / module)
     for name in ("fercore", "demo"):
         shutil.copytree(Path(importlib.import_module(f"fer_toolkit.{name}").__file__).parent, pkg / name, ignore=ignore)

@@ -2,8 +2,9 @@
 
 No Gradio: :func:`analyze_clip` runs :meth:`fer_toolkit.api.EmotionModel.analyze_video` (each sampled frame through
 the photos' analysis path with the model's face options, faces linked into tracks) and keeps only the small things
-the UI shows: one JSON-native object per sampled frame (:func:`fer_toolkit.predict_video.frame_object`, the rows of
-``predict --json``) and a few annotated keyframes, so memory does not grow with the frames' pixels.
+the UI shows: one JSON-native object per sampled frame (:mod:`fer_toolkit.fercore.records`' ``frame_record`` and
+``track_record``, as in ``predict --json`` and the batch report) and a few annotated keyframes, so memory does not
+grow with the frames' pixels.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from typing import Any, Callable
 from PIL import Image
 
 from fer_toolkit.demo.handler import DemoModel, annotate
-from fer_toolkit.fercore.records import box_text
+from fer_toolkit.fercore.records import FIRST_FACE, box_text, frame_record, track_record
 from fer_toolkit.fercore.video import DEFAULT_FPS, VideoDecodeError, VideoSource, declared_duration, open_video
-from fer_toolkit.predict_video import frame_object
 
 KEYFRAMES = 6  # annotated frames in the strip
 THUMBNAIL = 480  # keyframes are scaled down to this many pixels on their longer side
@@ -34,9 +34,10 @@ class VideoResult:
     """What the Video tab shows for one clip.
 
     Attributes:
-        frames: one :func:`~fer_toolkit.predict_video.frame_object` per sampled frame, in time order (``time_s``
-            in seconds, ``frame`` 0-based, ``faces`` each with ``track``, ``box`` ``[x, y, w, h]`` px, ``label``,
-            ``confidence`` and ``probs`` 0..1).
+        frames: one dict per sampled frame, in time order: :func:`~fer_toolkit.fercore.records.frame_record`'s
+            ``frame`` (0-based) and ``time_s`` (seconds), and ``faces``, each a
+            :func:`~fer_toolkit.fercore.records.track_record` (``track``, ``box`` ``[x, y, w, h]`` px, ``label``,
+            ``confidence`` and ``probs`` 0..1 ...).
         labels: the model's classes, in its output order.
         keyframes: up to :data:`KEYFRAMES` evenly spaced sampled frames (RGB, at most :data:`THUMBNAIL` px) with
             a box, ``#track`` and the label drawn per face, each with a caption ``"<time> s, frame <n>"``.
@@ -128,7 +129,8 @@ def analyze_clip(source: VideoSource, model: DemoModel, fps: float = DEFAULT_FPS
     try:
         for frame in model.analyze_video(source, fps=fps, keep_images=True):
             strip.offer(len(frames), frame)
-            frames.append(frame_object(Path(str(getattr(source, "name", "video"))).name, frame))
+            frames.append({**frame_record(frame.index, frame.time_s),
+                           "faces": [track_record(n, f) for n, f in enumerate(frame.faces, start=FIRST_FACE)]})
             if progress is not None:
                 progress(frame.time_s, duration)
     except VideoDecodeError as e:
