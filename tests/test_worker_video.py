@@ -147,7 +147,7 @@ def test_two_faces_keep_two_tracks_across_chunk_borders(tmp_path):
     assert {k: v["frames"] for k, v in summary["videos"]["two.mp4"].items()} == {"1": 10, "2": 6}
 
 
-def test_frames_above_max_pixels_and_bad_fps_are_one_line(mixed, tmp_path):
+def test_max_pixels_bad_fps_and_no_broker_in_process(mixed, tmp_path):
     from fer_toolkit.fercore.options import FaceOptions
 
     folder = tmp_path / "in"
@@ -159,6 +159,13 @@ def test_frames_above_max_pixels_and_bad_fps_are_one_line(mixed, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "fer_toolkit.worker", "score", str(folder), "--out",
                            str(tmp_path / "x.csv"), "--fps", "-1"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "--fps" in proc.stderr
+    code = ("import sys\nfrom fer_toolkit.worker.local import score_local\n"  # videos in-process: no broker
+            f"score_local({str(folder)!r}, {str(tmp_path / 'x.csv')!r}, chunk_size=3, fps=4, "
+            f"model={str(SHIPPED_MODEL)!r}, progress=False)\n"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'celery', 'kombu'))))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "", proc.stdout + proc.stderr
+    assert len(read_report(tmp_path / "x.csv")) == 16
 
 
 def test_celery_scores_a_video_over_many_chunks_with_a_worker_killed(tmp_path):
