@@ -23,7 +23,7 @@ DEFAULTS: dict[str, tuple[str, bool]] = {
     "api": ("accurate", False),  # load_model(), EmotionModel()
     "predict": ("accurate", False),  # fer-toolkit predict
     "demo": ("accurate", True),  # fer-toolkit demo, make demo, the Space
-    "workers": ("balanced", True),  # fer-toolkit score / submit, the Celery workers (SCORER_MODEL unset), evaluate-photos
+    "workers": ("balanced", True),  # score / submit, the Celery workers (SCORER_MODEL unset), evaluate-photos
 }
 HERE = Path(__file__).resolve().parent
 
