@@ -69,7 +69,7 @@ MODEL_ARG = $(if $(filter command line,$(origin MODEL)),--model $(MODEL))
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:  # a stage that fails leaves no half-written output for the next `make train` to take as done
-.PHONY: help install install-demo data train export recover warm swa train-run evaluate export-run demo space worker score eval-photos flower bench bench-faces soak test lint clean FORCE
+.PHONY: help install install-demo data train export recover warm swa train-run evaluate export-run demo space worker score eval-photos flower bench bench-faces bench-video soak test lint clean FORCE
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -194,11 +194,15 @@ eval-photos:  ## top-1, macro-F1 and recall of the serving path on labelled phot
 	@test -n "$(DIR)" || { echo "error: set DIR=folder of labelled photos, DIR/<class>/<image>"; exit 2; }
 	$(PY) -m fer_toolkit.evaluate_photos "$(DIR)" --out "$(OUT_EVAL)" --faces $(FACES) $(MODEL_ARG) $(if $(NO_ALIGN),--no-align)
 
-bench:  ## benchmarks (not part of test): inference, decode limit, scoring, demo latency -> BENCHMARKS.md
+bench:  ## benchmarks (not part of test): inference, decode limit, scoring, demo latency, then bench-video -> BENCHMARKS.md
 	$(PY) -m bench --model $(MODEL) --keras $(RUN)/best.keras
+	$(PY) -m bench.video $(MODEL_ARG)
 
 bench-faces:  ## only the face sections of make bench (detection, photo scoring, alignment) -> BENCHMARKS.md
 	$(PY) -m bench --model $(MODEL) --sections faces
+
+bench-video:  ## video section of BENCHMARKS.md: frames/s at --fps 0 vs decode limits, peak RSS on a 10-minute video, Celery 1 vs 2 processes
+	$(PY) -m bench.video $(MODEL_ARG)
 
 soak:  ## SOAK_N (1000000) FER2013 PNGs through Celery, 2 workers, a SIGKILL and a Redis restart -> BENCHMARKS.md
 	$(PY) -m bench.soak --files $(SOAK_N) --model $(MODEL) $(if $(SOAK_NOTE),--note "$(SOAK_NOTE)")

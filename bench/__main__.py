@@ -15,7 +15,8 @@ from fer_toolkit.models import resolve
 
 INTRO = ("Each section is the latest run of its benchmark, on the machine it names; the next run replaces it. "
          "`make bench` (`python -m bench`) writes the whole file, `make bench-faces` sections 5-6, `python -m "
-         "bench.shipped` the shipped-models section and `make soak` the soak table (kept by the others). Earlier "
+         "bench.shipped` the shipped-models section, `make soak` the soak table (kept by the others) and `make "
+         "bench-video` (`python -m bench.video`, also run by `make bench`) the video section (kept too). Earlier "
          "runs: [docs/benchmarks-archive.md](docs/benchmarks-archive.md).\n")
 
 
@@ -153,15 +154,18 @@ def main() -> None:
     print("\n" + "\n".join(targets))
     lines += ["", *faces.sections(a.model, tmp, a.photos)]
     old = a.out.read_text() if a.out.exists() else ""
-    a.out.write_text("\n".join(lines) + "\n" + _soak_block(old))
+    a.out.write_text("\n".join(lines) + "\n" + _kept_blocks(old))
     print(f"\nwrote {a.out}")
 
 
-def _soak_block(old: str) -> str:
-    """``make soak``'s figures in an existing BENCHMARKS.md text, kept when the other sections are re-measured."""
-    if soak.MARK_START not in old or soak.MARK_END not in old:
-        return ""
-    return "\n" + old[old.index(soak.MARK_START):old.index(soak.MARK_END) + len(soak.MARK_END)] + "\n"
+KEPT = ((soak.MARK_START, soak.MARK_END), ("<!-- video:start -->", "<!-- video:end -->"))
+
+
+def _kept_blocks(old: str) -> str:
+    """The soak and video blocks (``make soak``, ``python -m bench.video``) of an existing BENCHMARKS.md text, kept
+    when the other sections are re-measured."""
+    return "".join("\n" + old[old.index(start):old.index(end) + len(end)] + "\n" for start, end in KEPT
+                   if start in old and end in old)
 
 
 def faces_only(a) -> None:
@@ -170,8 +174,10 @@ def faces_only(a) -> None:
         raise SystemExit(f"error: FER2013 not found at {NPZ}")
     lines = faces.sections(a.model, Path(tempfile.mkdtemp(prefix="fer-bench-")), a.photos)
     old = a.out.read_text() if a.out.exists() else "# Benchmarks\n"
-    keep = old.split("\n## 5. ")[0].split(soak.MARK_START)[0].rstrip("\n")
-    a.out.write_text(keep + "\n\n" + "\n".join(lines) + "\n" + _soak_block(old))
+    keep = old.split("\n## 5. ")[0]
+    for start, _ in KEPT:
+        keep = keep.split(start)[0]
+    a.out.write_text(keep.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n" + _kept_blocks(old))
     print(f"\nwrote {a.out}")
 
 

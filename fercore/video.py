@@ -1,12 +1,11 @@
 """Streaming video frames with PyAV (FFmpeg's demuxers and decoders; its wheels bundle FFmpeg, no OpenCV).
 
 :func:`iter_frames` demuxes and decodes one packet at a time and yields the sampled frames as they come, so memory
-does not grow with the video's length. Every frame's time is its presentation timestamp (``pts x time_base``,
-PyAV's ``Frame.time``) minus the stream's start, so variable frame rates get their real times. Sampling at
-``fps`` keeps the first frame at or after each point of the grid ``0, 1/fps, 2/fps, ...`` (a frame is kept when a
-grid point lies in ``(previous frame's time, its time]``); a time range ``[start, end)`` seeks to the keyframe at or
-before ``start`` first (``avformat_seek_file`` through ``Container.seek``) and samples the same frames as one pass
-over the whole video, which is what cutting a long video into chunks needs.
+does not grow with the video's length. A frame's time is its presentation timestamp (``pts x time_base``, PyAV's
+``Frame.time``) minus the stream's start, so variable frame rates get their real times. Sampling at ``fps`` keeps
+the first frame at or after each point of the grid ``0, 1/fps, 2/fps, ...`` (kept: a grid point lies in ``(previous
+frame's time, its time]``); a time range ``[start, end)`` seeks to the keyframe at or before ``start`` first
+(``avformat_seek_file`` through ``Container.seek``) and samples the same frames as one pass over the whole video.
 """
 
 from __future__ import annotations
