@@ -1,5 +1,6 @@
 """Face detection benchmarks (BENCHMARKS.md, section 5): speed per 640x480 photo, small faces in large
-photos against the detector's input scale, and ``--faces auto`` photo scoring against the old Haar path.
+photos against the detector's input scale, ``--faces auto`` photo scoring against the old Haar path, and photo
+scoring with the defaults against its limit (:mod:`bench.photo_limit`).
 
 ``python -m bench --sections faces`` runs only these and section 6 (alignment).
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench import alignment, demo_latency
+from bench import alignment, demo_latency, photo_limit
 from bench.common import ASTRONAUT, ROOT, cpu_model, photo_640x480, timeit
 
 CV2_YUNET = ROOT.parent / "shared" / "vendor" / "yunet" / "yunet_s_640_640.onnx"  # fixed-size twin, bench only
@@ -142,6 +143,7 @@ def sections(model: Path, tmp: Path, n_photos: int) -> list[str]:
     r = rows[1][1] / haar
     out.append(f"\nTarget (issue 10): `--faces auto` photo scoring >= 3x the Haar path's images/s: {r:.1f}x, "
                f"{'met' if r >= 3 else '**not met**'}.\n")
+    out += photo_limit.section(tmp)
     out += ["Demo request handler (`python -m bench.demo_latency`: decode, detection, alignment, inference, "
             "annotation; no heatmap), 100 requests:\n", "| case | p50 ms | p95 ms |", "| --- | ---: | ---: |"]
     demo = demo_latency.run(model, 100)

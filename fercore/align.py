@@ -59,8 +59,8 @@ def alignment(landmarks: np.ndarray, size: tuple[int, int], zoom: float = DEFAUL
 
 
 def aligned_crop(image: Image.Image, landmarks: np.ndarray, size: tuple[int, int], zoom: float = DEFAULT_ZOOM,
-                 max_side: int = MAX_CROP_SIDE, fill: str = "edge") -> Image.Image:
-    """The face rotated level and framed like FER2013, same mode as ``image``.
+                 max_side: int = MAX_CROP_SIDE, fill: str = "edge", mode: str | None = None) -> Image.Image:
+    """The face rotated level and framed like FER2013, in ``mode`` (None: the mode of ``image``).
 
     The crop is rendered at the face's own resolution (at least ``size``, at most ``max_side`` on its longer
     side) with bilinear sampling, so the model's preprocessing (an antialiased resize to ``size``) does the
@@ -71,6 +71,8 @@ def aligned_crop(image: Image.Image, landmarks: np.ndarray, size: tuple[int, int
     Args:
         size: the model's input ``(width, height)`` in pixels.
         fill: ``edge`` or ``black``.
+        mode: a Pillow mode (``L`` for a grayscale model): only the part of ``image`` the crop samples is
+            converted, before the rotation, which then moves a third of the bytes of an RGB one.
 
     Returns:
         a Pillow image whose aspect ratio is that of ``size``.
@@ -82,31 +84,35 @@ def aligned_crop(image: Image.Image, landmarks: np.ndarray, size: tuple[int, int
     out_w, out_h = max(w, round(w * k)), max(h, round(h * k))
     m = alignment(landmarks, (out_w, out_h), zoom)
     inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]  # Pillow wants output -> input
-    if fill == "edge":
-        image, inv = _edge_padded(image, inv, (out_w, out_h))
-    elif fill != "black":
+    if fill not in ("edge", "black"):
         raise ValueError(f"fill must be edge or black, got {fill!r}")
+    image, inv = _sampled_part(image, inv, (out_w, out_h), fill == "edge")
+    if mode is not None and image.mode != mode:
+        image = image.convert(mode)
     return image.transform((out_w, out_h), Image.Transform.AFFINE, inv.flatten().tolist(),
                            resample=Image.Resampling.BILINEAR)
 
 
-def _edge_padded(image: Image.Image, inv: np.ndarray, size: tuple[int, int]) -> tuple[Image.Image, np.ndarray]:
-    """The part of ``image`` an output of ``size`` samples through ``inv`` (output -> input), its missing part
-    filled with repeated edge pixels, and ``inv`` moved to it; unchanged where the crop lies inside the image."""
+def _sampled_part(image: Image.Image, inv: np.ndarray, size: tuple[int, int],
+                  edge: bool) -> tuple[Image.Image, np.ndarray]:
+    """The part of ``image`` an output of ``size`` samples through ``inv`` (output -> input), and ``inv`` moved
+    to it. With ``edge``, the part of it outside the image is filled with repeated edge pixels; without, it is
+    left out (the transform samples black there). ``image`` itself where nothing of it is in view."""
     w, h = size
     corners = map_points(inv, np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64))
     x0, y0 = np.floor(corners.min(0)).astype(int) - 2
     x1, y1 = np.ceil(corners.max(0)).astype(int) + 2
-    if x0 >= 0 and y0 >= 0 and x1 <= image.width and y1 <= image.height:
-        return image, inv
     ix0, iy0, ix1, iy1 = max(x0, 0), max(y0, 0), min(x1, image.width), min(y1, image.height)
-    if ix0 >= ix1 or iy0 >= iy1:  # nothing of the image in view: black, as without padding
+    if ix0 >= ix1 or iy0 >= iy1:  # nothing of the image in view: black, with or without padding
         return image, inv
-    a = np.asarray(image.crop((ix0, iy0, ix1, iy1)))
-    pads = ((iy0 - y0, y1 - iy1), (ix0 - x0, x1 - ix1)) + (((0, 0),) if a.ndim == 3 else ())
+    part = image.crop((ix0, iy0, ix1, iy1))
+    if edge and (ix0, iy0, ix1, iy1) != (x0, y0, x1, y1):
+        a = np.asarray(part)
+        pads = ((iy0 - y0, y1 - iy1), (ix0 - x0, x1 - ix1)) + (((0, 0),) if a.ndim == 3 else ())
+        part, ix0, iy0 = Image.fromarray(np.pad(a, pads, mode="edge")), x0, y0
     moved = inv.copy()
-    moved[:, 2] -= (x0, y0)
-    return Image.fromarray(np.pad(a, pads, mode="edge")), moved
+    moved[:, 2] -= (ix0, iy0)
+    return part, moved
 
 
 def map_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -123,9 +129,10 @@ def _view(image: Image.Image, landmarks: np.ndarray, angle: float, side: int) ->
     centre = (eyes + mouth) / 2
     m = np.hstack([rot, (np.array([side / 2, side / 2]) - rot @ centre)[:, None]])
     inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
-    view = image.convert("RGB").transform((side, side), Image.Transform.AFFINE, inv.flatten().tolist(),
-                                          resample=Image.Resampling.BILINEAR)
-    return view, m
+    src = image if image.mode in ("RGB", "L") else image.convert("RGB")  # L: turned, then made RGB (the same)
+    view = src.transform((side, side), Image.Transform.AFFINE, inv.flatten().tolist(),
+                         resample=Image.Resampling.BILINEAR)
+    return view.convert("RGB") if view.mode != "RGB" else view, m
 
 
 def refine_landmarks(image: Image.Image, landmarks: np.ndarray, detector, steps: int = 4,

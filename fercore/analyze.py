@@ -101,7 +101,10 @@ def face_input(image: Image.Image, face: Face, config: DataConfig, detector: Fac
     h, w = config.input_size
     if align and face.landmarks is not None:
         marks = face.landmarks if detector is None else refine_landmarks(image, face.landmarks, detector)
-        return load_image(aligned_crop(image, marks, (w, h), zoom), config), "aligned", marks
+        plain = image.mode in ("RGB", "L") and "transparency" not in image.info  # else load_image's conversion
+        mode = ("L" if config.channels == 1 else "RGB") if plain else None
+        crop = aligned_crop(image, marks, (w, h), zoom, mode=mode)
+        return load_image(crop, config), "aligned", marks
     box = image.crop(face.box.expand(margin, image.width, image.height))
     return load_image(box, config), "box", face.landmarks
 

@@ -27,6 +27,25 @@ def _take(in_flight: deque, bar) -> list[dict]:
     return rows
 
 
+def spread(chunks: list[list], workers: int, per_worker: int = 4) -> list[list]:
+    """``chunks`` cut, in order and with every item whole, into pieces of at most the plan's total weight
+    (:func:`~fer_toolkit.worker.plan.item_weight`) over ``per_worker`` x ``workers``, so that a folder smaller
+    than ``workers`` chunks still keeps every thread busy; a large folder's chunks are left as they are. The
+    report is the same: its rows come back in chunk order, and video ranges are not cut."""
+    cap = max(1, -(-plan_size(chunks)[1] // (per_worker * max(1, workers))))
+    out = []
+    for chunk in chunks:
+        piece, weight = [], 0
+        for item in chunk:
+            if piece and weight + item_weight(item) > cap:
+                out.append(piece)
+                piece, weight = [], 0
+            piece.append(item)
+            weight += item_weight(item)
+        out.append(piece)
+    return out
+
+
 def score_local(root: str | Path, out: str | Path, recursive: bool = False, options: FaceOptions | None = None,
                 chunk_size: int = 256, model: str | Path | None = None, int8: bool | None = None, threads: int = 0,
                 progress: bool = True, detector=None, notify: Callable[[str], None] = print_note,
@@ -37,6 +56,8 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, opti
         options: the face options (default :class:`~fer_toolkit.fercore.options.FaceOptions`).
         model, int8: a role or ONNX file and the INT8 choice (:func:`fer_toolkit.worker.settings.scorer_model`:
             else ``SCORER_MODEL`` / ``SCORER_INT8``, else the workers' default).
+        chunk_size: images (or a video's sampled frames) per chunk at most; where a folder holds less than
+            four chunks' work per thread, its chunks are cut smaller (:func:`spread`).
         threads: chunks scored at once (0 = one per core). With more than one, each
             onnxruntime call runs on one intra-op thread and the threads overlap one
             chunk's decoding (Pillow) with another's inference (onnxruntime releases
@@ -61,7 +82,7 @@ def score_local(root: str | Path, out: str | Path, recursive: bool = False, opti
     options = options or FaceOptions()
     n_threads = threads or os.cpu_count() or 1
     root_r = Path(root).resolve()
-    chunks = plan_chunks(root_r, recursive, chunk_size, notify, fps, options.max_pixels)
+    chunks = spread(plan_chunks(root_r, recursive, chunk_size, notify, fps, options.max_pixels), n_threads)
     model_path = settings.scorer_model(model, int8).resolve()
     predictor, own = scoring.models(model_path, 1 if n_threads > 1 else 0,
                                     options.faces != "none" and detector is None, providers)
