@@ -25,6 +25,8 @@ FER_TEMPLATE = np.array([[0.293, 0.387], [0.693, 0.388], [0.482, 0.597], [0.334,
 DEFAULT_ZOOM = 1.1
 #: The largest side an aligned crop is rendered at before the model's own (antialiased) resize.
 MAX_CROP_SIDE = 192
+#: Degrees: an eye line within this of level counts as level (:func:`refine_landmarks` stops there).
+LEVEL = 2.0
 
 
 def eye_angle(landmarks: np.ndarray) -> float:
@@ -139,11 +141,13 @@ def refine_landmarks(image: Image.Image, landmarks: np.ndarray, detector, steps:
                      side: int = 160) -> np.ndarray:
     """Landmarks re-measured on a view of the face turned upright: YuNet's own landmarks lag in-plane rotation.
 
-    Measured on the astronaut photo rotated by 10-40 degrees, YuNet's eye line reads only 1-16 degrees
-    (BENCHMARKS.md, section 6): its landmark regression is biased towards upright faces, but the sign of the
-    residual tilt is right. So the tilt is found by bisection: turn a ``side``-px view of the face by a
-    candidate angle, detect again, and move towards the side the residual eye angle points to, ``steps``
-    times (+-50 degrees / 2**steps resolution). The landmarks of the last view are mapped back.
+    On a rotated face YuNet's eye line reads only part of the rotation (BENCHMARKS.md, section 6): its landmark
+    regression is biased towards upright faces, but the sign of the residual tilt is right. So the tilt is
+    found by bisection: turn a ``side``-px view of the face by a candidate angle, detect again, and move towards
+    the side the residual eye angle points to, ``steps`` times (+-50 degrees / 2**steps resolution), until a
+    view reads level (within :data:`LEVEL`). The landmarks of the last view are mapped back. A detection whose
+    own eye line already reads level within :data:`LEVEL` is the first view, upright: no view is turned and its
+    landmarks are kept (the speed of photo scoring: BENCHMARKS.md, section 5).
 
     Args:
         landmarks: ``(5, 2)`` YuNet landmarks in ``image`` pixels.
@@ -152,8 +156,10 @@ def refine_landmarks(image: Image.Image, landmarks: np.ndarray, detector, steps:
     Returns:
         ``(5, 2)`` float32 landmarks in ``image`` pixels (the input ones if no view had a face).
     """
-    lo, hi, best = -50.0, 50.0, landmarks
+    lo, hi, best = -50.0, 50.0, landmarks.astype(np.float32)
     angle = eye_angle(landmarks)
+    if abs(angle) < LEVEL:
+        return best
     for _ in range(steps):
         view, m = _view(image, landmarks, angle, side)
         faces = [f for f in detector.detect(view, 0.3) if f.landmarks is not None]
@@ -162,7 +168,7 @@ def refine_landmarks(image: Image.Image, landmarks: np.ndarray, detector, steps:
         f = min(faces, key=lambda f: float(np.abs(f.landmarks.mean(0) - side / 2).sum()))
         inv = np.linalg.inv(np.vstack([m, [0, 0, 1]]))[:2]
         best, residual = map_points(inv, f.landmarks).astype(np.float32), eye_angle(f.landmarks)
-        if abs(residual) < 2.0:
+        if abs(residual) < LEVEL:
             break
         lo, hi = (angle, hi) if residual > 0 else (lo, angle)
         angle = (lo + hi) / 2
