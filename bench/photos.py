@@ -11,14 +11,15 @@ no face found counts as wrong in every framing but ``whole``.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from fer_toolkit.fercore.align import aligned_crop, refine_landmarks
+from bench.common import machine, replace_block
+from fer_toolkit.evaluate_photos import labelled_photos
+from fer_toolkit.fercore.align import DEFAULT_ZOOM, aligned_crop, refine_landmarks
 from fer_toolkit.fercore.analyze import FACE_MARGIN
 from fer_toolkit.fercore.faces import FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
@@ -28,21 +29,7 @@ from fer_toolkit.models import resolve
 ZOOMS = (0.9, 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6)
 
 
-def labelled_files(root: Path) -> list[tuple[Path, str, str]]:
-    """``(path, class, source)`` of every image of ``root/<class>/``; source from ``MANIFEST.json`` or ``all``."""
-    sources = {}
-    manifest = root / "MANIFEST.json"
-    if manifest.is_file():
-        sources = {f["file"]: f.get("source", "all") for f in json.loads(manifest.read_text())["files"]}
-    out = []
-    for d in sorted(p for p in root.iterdir() if p.is_dir()):
-        for f in sorted(d.iterdir()):
-            if f.suffix.lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
-                out.append((f, d.name, sources.get(f"{d.name}/{f.name}", "all")))
-    return out
-
-
-def detect_all(files: list[tuple[Path, str, str]], detector: FaceDetector) -> list[dict]:
+def detect_all(files: list[tuple[Path, int, str]], detector: FaceDetector) -> list[dict]:
     """Per photo: the image, its size, the largest face's box, refined landmarks, and the box's share of the
     image."""
     out = []
@@ -72,41 +59,49 @@ def framings(rec: dict, size: tuple[int, int], zooms: tuple[float, ...]) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; prints markdown tables."""
+    """Entry point; prints markdown tables (and with ``--out`` writes them into that file's ``photos`` section)."""
     p = argparse.ArgumentParser(prog="python -m bench.photos", description=__doc__.splitlines()[0])
     p.add_argument("root", type=Path, help="labelled tree DIR/<class>/<image>")
     p.add_argument("--model", action="append", help="role or ONNX file (repeatable; default: every role)")
     p.add_argument("--int8", action="store_true", help="roles' INT8 twins")
     p.add_argument("--zooms", default=",".join(map(str, ZOOMS)))
+    p.add_argument("--out", type=Path, help="also write the tables into this file's photos section (BENCHMARKS.md)")
     args = p.parse_args(argv)
     zooms = tuple(float(z) for z in args.zooms.split(","))
-    files = labelled_files(args.root)
+    specs = args.model or ["fast", "balanced", "accurate"]
+    labels = Predictor(resolve(specs[0], args.int8)).labels
+    files = labelled_photos(args.root, labels)
     recs = detect_all(files, FaceDetector())
     y = np.array([c for _, c, _ in files])
     src = np.array([s for _, _, s in files])
-    for spec in args.model or ["fast", "balanced", "accurate"]:
+    has = np.array(["box" in r for r in recs])
+    frac = np.array([r.get("frac", 0.0) for r in recs])
+    groups = ["all", *sorted(set(src))]
+    counts = ", ".join(f"{g} {(src == g).sum()}" for g in groups[1:])
+    lines = [f"## Real photos: face mode and framing (`python -m bench.photos DIR{' --int8' if args.int8 else ''}`)\n",
+             f"Measured on {machine()}: {len(files)} labelled photos ({counts}), "
+             f"the largest face of each, top-1 per framing: the whole image, the detector's box plus 10%, and the "
+             f"aligned crop at each zoom with pixels past the photo black or its edge repeated (served: `edge` at "
+             f"zoom {DEFAULT_ZOOM}). Faces found in {has.mean():.1%}; the face box covers a median "
+             + ", ".join(f"{np.median(frac[(src == g) & has]):.2f} of {g}" for g in groups[1:]) + " of the image.\n"]
+    for spec in specs:
         pred = Predictor(resolve(spec, args.int8))
         size = (pred.config.input_size[1], pred.config.input_size[0])
-        labels = np.array(pred.labels)
-        got: dict[str, np.ndarray] = defaultdict(lambda: np.array(["-"] * len(files), dtype=object))
+        got: dict[str, np.ndarray] = defaultdict(lambda: np.full(len(files), -1))
         for i, rec in enumerate(recs):
             views = framings(rec, size, zooms)
             probs = pred.predict(np.stack([pred.preprocess(v) for v in views.values()]))
             for name, pr in zip(views, probs):
-                got[name][i] = labels[int(np.argmax(pr))]
-        frac = np.array([r.get("frac", 0.0) for r in recs])
-        has = np.array(["box" in r for r in recs])
-        print(f"\n### {spec}{' INT8' if args.int8 else ''}: top-1 by framing (largest face)\n")
-        groups = ["all", *sorted(set(src))]
-        print("| framing | " + " | ".join(groups) + " |\n| --- |" + " ---: |" * len(groups))
+                got[name][i] = int(np.argmax(pr))
+        lines += [f"\n### {Path(str(resolve(spec, args.int8))).name}\n",
+                  "| framing | " + " | ".join(groups) + " |", "| --- |" + " ---: |" * len(groups)]
         for name in got:
             ok = got[name] == y
             cells = [ok.mean()] + [ok[src == g].mean() for g in groups[1:]]
-            print(f"| {name} | " + " | ".join(f"{100 * c:.1f}%" for c in cells) + " |")
-        print(f"\nfaces found in {has.mean():.1%}; box share of image: median {np.median(frac[has]):.2f}")
-        for g in groups[1:]:
-            m = (src == g) & has
-            print(f"  {g}: faces found {has[src == g].mean():.1%}, box share median {np.median(frac[m]):.2f}")
+            lines.append(f"| {name} | " + " | ".join(f"{100 * c:.1f}%" for c in cells) + " |")
+    print("\n".join(lines))
+    if args.out:
+        args.out.write_text(replace_block(args.out.read_text() if args.out.is_file() else "", "photos", lines))
     return 0
 
 
