@@ -18,84 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_toolkit.fercore import IMAGE_EXTENSIONS
-
-NONE = "no prediction"  # the confusion matrix's last column: no face found, or an unreadable file
-
-
-class LabelError(ValueError):
-    """A class folder that is not one of the model's labels, or a tree with no labelled image (one line)."""
-
-
-def labelled_photos(root: Path, labels: tuple[str, ...]) -> list[tuple[Path, int, str]]:
-    """``(path, class index, source)`` for every image under ``root/<class>/`` (sub-folders included), sorted.
-
-    Raises:
-        LabelError: ``root`` is not a folder, a class folder is not one of ``labels``, or no image is found.
-    """
-    if not root.is_dir():
-        raise LabelError(f"{root} is not a folder of <class>/<image> photos")
-    index = {lab.lower(): i for i, lab in enumerate(labels)}
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    unknown = [p.name for p in folders if p.name.lower() not in index]
-    if unknown:
-        raise LabelError(f"class folder {unknown[0]!r} of {root} is not one of the model's labels: "
-                         f"{', '.join(labels)}")
-    sources: dict[str, str] = {}
-    manifest = root / "MANIFEST.json"
-    if manifest.is_file():
-        sources = {f["file"]: str(f.get("source", "")) for f in json.loads(manifest.read_text()).get("files", [])}
-    out = []
-    for d in folders:
-        for f in sorted(d.rglob("*")):
-            if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS:
-                out.append((f, index[d.name.lower()], sources.get(f.relative_to(root).as_posix(), "") or "all"))
-    if not out:
-        raise LabelError(f"no images under {root}/<class>/ (classes: {', '.join(labels)})")
-    return out
-
-
-def predict_photos(model, photos: list[tuple[Path, int, str]]) -> list[dict]:
-    """One record per photo: ``file``, ``true``, ``pred`` (class index, -1 for none), ``confidence``, ``status``
-    (``ok``, ``no_face`` or ``error``), ``crop``, ``error`` and ``source``. ``model`` is an
-    :class:`~fer_toolkit.api.EmotionModel`."""
-    from fer_toolkit.fercore.preprocess import ImageDecodeError
-
-    labels = list(model.labels)
-    rows = []
-    for path, y, source in photos:
-        rec = {"file": str(path), "true": y, "pred": -1, "confidence": None, "status": "ok", "crop": "",
-               "error": "", "source": source}
-        try:
-            faces = model.analyze(path)
-        except ImageDecodeError as e:
-            rec.update(status="error", error=str(e))
-        else:
-            if not faces:
-                rec["status"] = "no_face"
-            else:
-                rec.update(pred=labels.index(faces[0].label), confidence=round(faces[0].confidence, 4),
-                           crop=faces[0].crop)
-        rows.append(rec)
-    return rows
-
-
-def photo_metrics(rows: list[dict], labels: tuple[str, ...]) -> dict:
-    """Top-1, macro-F1, per-class recall, no-face and error rates over ``rows`` (:func:`predict_photos`)."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    k = len(labels)
-    y = np.array([r["true"] for r in rows])
-    p = np.array([r["pred"] for r in rows])
-    _, recall, f1, support = precision_recall_fscore_support(y, p, labels=range(k), zero_division=0)
-    present = support > 0
-    cm = confusion_matrix(y, np.where(p < 0, k, p), labels=range(k + 1))[:k]
-    return {"n": len(rows), "top1_accuracy": float((y == p).mean()), "macro_f1": float(f1[present].mean()),
-            "no_face_rate": float(np.mean([r["status"] == "no_face" for r in rows])),
-            "error_rate": float(np.mean([r["status"] == "error" for r in rows])),
-            "per_class_recall": {lab: float(recall[i]) for i, lab in enumerate(labels) if present[i]},
-            "support": {lab: int(support[i]) for i, lab in enumerate(labels)},
-            "confusion_matrix": cm.tolist(), "confusion_columns": [*labels, NONE]}
+from fer_toolkit.photo_metrics import LabelError, labelled_photos, photo_inputs, predict_rows, with_sources
 
 
 def evaluate(model, root: Path, out: Path | None = None, options: dict | None = None) -> dict:
@@ -110,11 +33,9 @@ def evaluate(model, root: Path, out: Path | None = None, options: dict | None = 
         LabelError: see :func:`labelled_photos`.
     """
     labels = tuple(model.labels)
-    rows = predict_photos(model, labelled_photos(Path(root), labels))
+    rows = predict_rows(model.predictor, photo_inputs(model, labelled_photos(Path(root), labels)))
     result = {"root": str(root), "model": str(model.predictor.path), "options": options or {},
-              **photo_metrics(rows, labels)}
-    sources = sorted({r["source"] for r in rows})
-    result["per_source"] = {s: photo_metrics([r for r in rows if r["source"] == s], labels) for s in sources}
+              **with_sources(rows, labels)}
     if out is not None:
         _write(Path(out), result, rows, labels)
     return result
