@@ -42,6 +42,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--recover-only", action="store_true",
                    help="with --from-onnx: write the recovered run and stop (e.g. to train it further with "
                         "'fer-toolkit train --init RUN/best.keras')")
+    p.add_argument("--photos", type=Path, metavar="DIR",
+                   help="labelled photos DIR/<class>/<image>: the card's real-photo section (fp32 and INT8 files)")
+    p.add_argument("--photos-only", action="store_true",
+                   help="only measure the existing --out file (and its INT8 twin) on --photos; updates its export "
+                        "report and card")
     p.add_argument("--card-note", default="", help="a sentence for the model card (e.g. how the run was resumed)")
     return p
 
@@ -70,7 +75,11 @@ def _run(args: argparse.Namespace) -> int:
             return 0
     elif args.recover_only or args.member is not None:
         raise ValueError(f"{'--recover-only' if args.recover_only else '--member'} needs --from-onnx")
-    if args.int8_only:
+    if args.photos_only:
+        if args.photos is None:
+            raise ValueError("--photos-only needs --photos DIR")
+        report = {}
+    elif args.int8_only:
         report = requantize(args.out, args.data)
     else:
         report = export_run(args.runs or [Path("runs/fer2013")], args.out, args.data, args.opset, args.model_version,
@@ -87,6 +96,11 @@ def _run(args: argparse.Namespace) -> int:
         q = report["int8"]
         print(f"wrote {q['path']}: top-1 {q['top1_accuracy']:.2%} (fp32 {q['fp32_top1_accuracy']:.2%}), "
               f"agreement with fp32 {q['top1_agreement_with_fp32']:.2%} on {q['n']} images")
+    if args.photos is not None:
+        from fer_toolkit.export.photos import measure_photos
+
+        for name, m in measure_photos(args.out, args.photos)["files"].items():
+            print(f"{name} on {args.photos}: top-1 {m['top1_accuracy']:.2%}, macro-F1 {m['macro_f1']:.3f}")
     if args.card:
         from fer_toolkit.export.card import write_card
 

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from fer_toolkit.export.metadata import report_path
+from fer_toolkit.export.photos import photos_section
 from fer_toolkit.training.evaluate import format_report
 from fer_toolkit.training.views import member_views, report_crops, zoom_margin
 
@@ -172,7 +173,7 @@ Recipe:
 ## Results
 
 {results}
-{int8}
+{int8}{photos_section(r)}
 ## Intended use and limits
 
 - For research, education and demos of facial expression recognition. Not for decisions about people
