@@ -4,6 +4,7 @@ faces of known landmarks."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.conftest import ROOT
@@ -44,3 +45,38 @@ def test_aligned_landmarks_land_on_the_template():
         got = map_points(alignment(marks, (48, 48), zoom), marks)
         want = (FER_TEMPLATE - 0.5) / zoom * 48 + 24
         assert np.abs(got - want).max() < 0.05
+
+
+def test_crowd_votes_reach_training_targets_from_the_archive_and_from_a_prepared_tree(fer, tmp_path):
+    """FER+ votes as training targets: by row from the vote archive, and by file from ``prepare --votes``'s
+    votes.csv beside a folder tree; contempt, unknown and not-a-face are dropped, single votes too."""
+    import csv
+
+    from fer_toolkit.training.prepare import _write_votes
+    from fer_toolkit.training.votes import read_votes, vote_distribution, vote_targets
+
+    votes = ROOT.parent / "shared" / "data" / "fer2013_ferplus.npz"
+    if not votes.is_file():
+        pytest.skip(f"FER+ votes not found at {votes}")
+    labels = tuple(str(c) for c in fer["classes"])
+    y = fer["y_train"]
+    t = vote_targets(votes, labels, y)
+    counts, columns, _ = read_votes(votes)
+    probs, valid = vote_distribution(counts, columns, labels)
+    assert t.shape == (len(y), 7) and np.allclose(t.sum(1), 1) and valid.mean() > 0.99
+    i = int(np.flatnonzero(valid & (counts[:, columns.index("happiness")] >= 5))[0])
+    happy = labels.index("happy")
+    want = counts[i, columns.index("happiness")] / sum(
+        counts[i, columns.index(c)] for c in ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear")
+        if counts[i, columns.index(c)] >= 2)
+    assert t[i, happy] == pytest.approx(want, abs=1e-6)
+    assert np.array_equal(t[~valid], np.eye(7, dtype=np.float32)[y[~valid]])  # no usable vote: the label
+    files = [f"train/{labels[int(c)]}/{str(n).rsplit('/', 1)[-1].rsplit('.', 1)[0]}.png"
+             for c, n in zip(y, fer["ids_train"])]
+    _write_votes(votes, tmp_path, files)
+    with (tmp_path / "votes.csv").open() as f:
+        assert next(csv.reader(f))[0] == "file"
+    order = np.random.default_rng(0).permutation(len(y))[:500]  # a tree lists its files in another order
+    by_file = vote_targets(tmp_path / "votes.csv", labels, y[order], [files[k] for k in order])
+    assert np.allclose(by_file, t[order])
+

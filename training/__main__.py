@@ -43,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
     src = pr.add_mutually_exclusive_group(required=True)
     src.add_argument("--csv", type=Path, help="Kaggle fer2013.csv (emotion,pixels,Usage)")
     src.add_argument("--npz", type=Path, help="the shared fer2013.npz")
+    pr.add_argument("--votes", type=Path, help="with --npz: crowd votes of its training split (FER+ layout .npz or "
+                    ".csv) written as OUT/votes.csv for train --soft-labels")
     pr.add_argument("--out", type=Path, required=True)
 
     tr = sub.add_parser("train", help="fit a model; best checkpoint on val top-1")
@@ -112,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.cmd == "prepare":
+        from fer_toolkit.training.data import DataError
         from fer_toolkit.training.prepare import csv_to_tree, npz_to_tree
 
-        counts = csv_to_tree(args.csv, args.out) if args.csv else npz_to_tree(args.npz, args.out)
+        if args.votes and not args.npz:
+            raise DataError("--votes needs --npz (its rows follow the archive's training split)")
+        counts = csv_to_tree(args.csv, args.out) if args.csv else npz_to_tree(args.npz, args.out, args.votes)
         print(f"wrote {sum(counts.values())} images to {args.out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     elif args.cmd == "train":
         from fer_toolkit.training.config import TrainConfig

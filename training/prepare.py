@@ -56,11 +56,14 @@ def csv_to_tree(csv_path: Path, out: Path) -> dict[str, int]:
     return counts
 
 
-def npz_to_tree(npz_path: Path, out: Path) -> dict[str, int]:
+def npz_to_tree(npz_path: Path, out: Path, votes: Path | None = None) -> dict[str, int]:
     """Write ``fer2013.npz`` (see ``../shared/data/README.md``) as a folder tree.
 
     File names keep the source ids with a ``.png`` suffix, e.g.
-    ``test/angry/PrivateTest_10131363.png``; pixels are identical to the arrays.
+    ``test/angry/PrivateTest_10131363.png``; pixels are identical to the arrays. With ``votes`` (crowd votes
+    whose ``votes_train`` rows follow the archive's training split, such as FER+'s; :mod:`fer_toolkit.training.votes`)
+    it also writes ``OUT/votes.csv``: a ``file`` column (``train/<class>/<image>``) and one column of counts per
+    rater class, for ``train --data OUT --soft-labels OUT/votes.csv``.
 
     Returns:
         image counts per split.
@@ -80,4 +83,19 @@ def npz_to_tree(npz_path: Path, out: Path) -> dict[str, int]:
                 name = Path(str(ident)).with_suffix(".png").name
                 _write(out, split, classes[int(label)], name, img)
             counts[split] = len(y)
+        if votes is not None:
+            _write_votes(Path(votes), out, [f"train/{classes[int(c)]}/{Path(str(i)).with_suffix('.png').name}"
+                                            for c, i in zip(d["y_train"], d["ids_train"])])
     return counts
+
+
+def _write_votes(votes: Path, out: Path, files: list[str]) -> None:
+    from fer_toolkit.training.votes import read_votes
+
+    counts, columns, _ = read_votes(votes)
+    if len(counts) != len(files):
+        raise DataError(f"{votes} has {len(counts)} training vote rows, the archive {len(files)} training images")
+    with (out / "votes.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", *columns])
+        w.writerows([name, *(int(v) for v in row)] for name, row in zip(files, counts))

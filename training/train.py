@@ -84,7 +84,7 @@ def _soft_labels(cfg: TrainConfig, split: Split, labels: tuple[str, ...]) -> np.
         return None
     n, k = len(split), len(labels)
     if is_vote_file(cfg.soft_labels):
-        return vote_targets(cfg.soft_labels, labels, split.y)
+        return vote_targets(cfg.soft_labels, labels, split.y, split.paths)
     soft = np.load(cfg.soft_labels)
     if soft.shape != (n, k):
         raise ValueError(f"soft labels {cfg.soft_labels} have shape {soft.shape}, the training split needs {(n, k)}")

@@ -10,7 +10,10 @@ Vote files:
 
 - ``.npz`` in the FER+ layout of ``fer2013_ferplus.npz``: ``votes_train`` int ``(N, C)`` counts and ``columns``
   ``(C,)`` names; rows follow the training split's order.
-- ``.csv`` with a header of class names and one row of counts per training image, in the split's order.
+- ``.csv`` with a header of class names and one row of counts per training image: with a ``file`` column, rows
+  are matched to the training images by their path relative to the data folder (``train/<class>/<image>``, as
+  ``prepare --votes`` writes them for a folder tree; images without a row keep their folder label); without
+  one, rows follow the training split's order.
 
 Columns are matched to the model's labels by name (``anger`` -> ``angry``, ``happiness`` -> ``happy``, ``sadness``
 -> ``sad``); other columns (FER+'s contempt, unknown, not-a-face) are dropped. As in FER+'s own code a single vote
@@ -40,19 +43,29 @@ def is_vote_file(path: str | Path) -> bool:
     return False
 
 
-def _read(path: Path) -> tuple[np.ndarray, list[str]]:
+def read_votes(path: Path) -> tuple[np.ndarray, list[str], list[str] | None]:
+    """``(votes float64 (N, C), column names, files or None)`` of a vote file (see the module docstring).
+
+    Raises:
+        ValueError: an empty file or a count that is not a number.
+    """
+    path = Path(path)
     if path.suffix.lower() == ".npz":
         with np.load(path, allow_pickle=False) as z:
-            return np.asarray(z["votes_train"], np.float64), [str(c) for c in z["columns"]]
+            return np.asarray(z["votes_train"], np.float64), [str(c) for c in z["columns"]], None
     with path.open(newline="") as f:
-        rows = list(csv.reader(f))
+        rows = [r for r in csv.reader(f) if r]
     if not rows:
         raise ValueError(f"{path}: empty vote file")
+    header = [c.strip() for c in rows[0]]
+    col = header.index("file") if "file" in header else None
+    files = None if col is None else [r[col] for r in rows[1:]]
+    keep = [i for i in range(len(header)) if i != col]
     try:
-        votes = np.array([[float(v) for v in r] for r in rows[1:] if r], np.float64)
-    except ValueError as e:
-        raise ValueError(f"{path}: vote counts must be numbers ({e})") from None
-    return votes.reshape(-1, len(rows[0])), [c.strip() for c in rows[0]]
+        votes = np.array([[float(r[i]) for i in keep] for r in rows[1:]], np.float64)
+    except (ValueError, IndexError) as e:
+        raise ValueError(f"{path}: vote counts must be numbers, one per column ({e})") from None
+    return votes.reshape(-1, len(keep)), [header[i] for i in keep], files
 
 
 def vote_distribution(votes: np.ndarray, columns: list[str], labels: tuple[str, ...] | list[str],
@@ -87,15 +100,26 @@ def vote_distribution(votes: np.ndarray, columns: list[str], labels: tuple[str, 
 
 
 def vote_targets(path: str | Path, labels: tuple[str, ...] | list[str], y: np.ndarray,
-                 min_votes: int = 2) -> np.ndarray:
+                 paths: list[str] | None = None, min_votes: int = 2) -> np.ndarray:
     """float32 ``(N, K)`` training targets from a vote file: the vote distribution, or the one-hot label ``y``
-    where a row has no usable vote.
+    where an image has no usable vote.
+
+    Args:
+        paths: the training images' paths relative to the data folder, matched to a ``file`` column.
 
     Raises:
-        ValueError: the file's rows differ from ``len(y)``, or :func:`vote_distribution`'s errors.
+        ValueError: a file without a ``file`` column whose rows differ from ``len(y)``, one whose ``file`` column
+            names none of ``paths``, or :func:`vote_distribution`'s errors.
     """
-    votes, columns = _read(Path(path))
-    if len(votes) != len(y):
+    votes, columns, files = read_votes(Path(path))
+    if files is not None:
+        row = {f: i for i, f in enumerate(files)}
+        at = np.array([row.get(p, -1) for p in (paths or [])])
+        if not (at >= 0).any():
+            raise ValueError(f"{path}: its file column names none of the {len(y)} training images "
+                             f"(e.g. {paths[0] if paths else '?'})")
+        votes = np.where((at >= 0)[:, None], votes[np.maximum(at, 0)], 0.0)
+    elif len(votes) != len(y):
         raise ValueError(f"{path} has {len(votes)} vote rows, the training split has {len(y)} images")
     probs, valid = vote_distribution(votes, columns, labels, min_votes)
     onehot = np.eye(len(labels), dtype=np.float32)[y]
