@@ -45,6 +45,17 @@ BASE3_ARGS ?= $(BASE_ARGS) --seed 2
 WIDE_ARGS ?= $(BASE_ARGS) --widths 48,96,192,384 --epochs 40 --seed 4
 STUDENT_ARGS ?= --epochs 7 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 5 --precision auto \
 	--kd-alpha 0.5 --kd-temperature 2
+# The photo stage (issue 34, README "Train on your own data"): a network trained further on what serving gives it:
+# half its faces in the served crop geometry (--served-crops), photometric jitter, and the FER+ crowd votes (VOTES)
+# mixed half and half with the labels; constant-LR SGD with weight averaging, as SWA_ARGS. base4_swa_photo is
+# trained from base4_swa, student_photo from student.
+VOTES  ?= ../shared/data/fer2013_ferplus.npz
+PHOTO_ARGS ?= --served-crops 0.5 --photometric 0.25 --soft-labels $(VOTES) --kd-alpha 0.5 --kd-temperature 1 \
+	--epochs 6 --optimizer sgd --schedule constant --lr 0.005 --swa-start 2 --seed 23 --precision auto
+# Labelled development photos: each export measures its files there for the card's real-photo section (skipped
+# where the folder is absent).
+PHOTOS ?= ../shared/data/photos-dev
+PHOTOS_ARG = $(if $(wildcard $(PHOTOS)),--photos $(PHOTOS))
 TEACHER_RUNS ?= base_swa base
 FAST_RUN ?= student
 ACCURATE_RUNS ?= base4_swa base
@@ -127,17 +138,21 @@ $(RUNS)/soft_labels.npy: $(RUNS)/teacher.onnx
 $(RUNS)/student/train_summary.json: $(RUNS)/soft_labels.npy $(RUNS)/base_swa/train_summary.json
 	$(TRAIN) --out $(RUNS)/student --init $(RUNS)/base_swa/best.keras --soft-labels $< $(STUDENT_ARGS) $(EPOCHS_ARG)
 
+$(RUNS)/%_photo/train_summary.json: $(RUNS)/%/train_summary.json
+	$(TRAIN) --out $(RUNS)/$*_photo --init $(RUNS)/$*/best.keras $(PHOTO_ARGS) $(EPOCHS_ARG)
+
 SHIPPED_RUNS = $(sort $(ACCURATE_RUNS) $(BALANCED_RUNS))
 
 train:  ## the shipped recipe: base, base_swa, teacher + soft labels, student, then base2, base4 and SWA from each (the runs FAST_RUN, BALANCED_RUNS and ACCURATE_RUNS name), once in RUNS (RESUME=1 continues)
 	@$(MAKE) --no-print-directory $(RUNS)/$(FAST_RUN)/train_summary.json $(SHIPPED_RUNS:%=$(RUNS)/%/train_summary.json)
 
 export:  ## FAST_RUN -> MODEL; BALANCED_RUNS -> BALANCED (one pass each); ACCURATE_RUNS -> ACCURATE (x ACCURATE_TTA): calibrated, INT8 twins, PrivateTest once, cards
-	$(PY) -m fer_toolkit.export --run $(RUNS)/$(FAST_RUN) --out $(MODEL) --model-version $(MODEL_VERSION) $(CARD_NOTE_ARG)
-	$(PY) -m fer_toolkit.export $(BALANCED_RUNS:%=--run $(RUNS)/%) --out $(BALANCED) --model-version $(MODEL_VERSION) \
+	$(PY) -m fer_toolkit.export --run $(RUNS)/$(FAST_RUN) --out $(MODEL) --model-version $(MODEL_VERSION) $(PHOTOS_ARG) \
 		$(CARD_NOTE_ARG)
+	$(PY) -m fer_toolkit.export $(BALANCED_RUNS:%=--run $(RUNS)/%) --out $(BALANCED) --model-version $(MODEL_VERSION) \
+		$(PHOTOS_ARG) $(CARD_NOTE_ARG)
 	$(PY) -m fer_toolkit.export $(ACCURATE_RUNS:%=--run $(RUNS)/%) --tta $(ACCURATE_TTA) --out $(ACCURATE) \
-		--model-version $(MODEL_VERSION) $(CARD_NOTE_ARG)
+		--model-version $(MODEL_VERSION) $(PHOTOS_ARG) $(CARD_NOTE_ARG)
 
 recover:  ## the shipped networks back into RUNS (a lost runs/): MODEL's FAST_RUN, BALANCED's members, then ACCURATE's others
 	$(PY) -m fer_toolkit.export --from-onnx $(MODEL) --run $(RUNS)/$(FAST_RUN) --data $(DATA) --recover-only
