@@ -12,7 +12,9 @@ import onnx
 import pytest
 
 from fer_toolkit.fercore.predictor import Predictor
-from tests.conftest import ROOT
+from tests.conftest import NPZ, ROOT
+
+VOTES = NPZ.parent / "fer2013_ferplus.npz"
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +26,10 @@ def small_npz(fer, tmp_path_factory):
         idx = np.sort(rng.choice(len(fer[f"y_{split}"]), size=n, replace=False))
         for key in ("x", "y", "ids"):
             arrays[f"{key}_{split}"] = fer[f"{key}_{split}"][idx]
+        if split == "train" and VOTES.is_file():  # the FER+ votes of the same faces, for the photo stages
+            with np.load(VOTES) as v:
+                np.savez(tmp_path_factory.getbasetemp() / "small_votes.npz", votes_train=v["votes_train"][idx],
+                         columns=v["columns"])
     path = tmp_path_factory.mktemp("npz") / "small.npz"
     np.savez(path, **arrays)
     return path
@@ -46,7 +52,7 @@ def recipe(small_npz, tmp_path_factory):
             f"STUDENT_ARGS={swa} --seed 5 --kd-alpha 0.5 --kd-temperature 2",
             "BASE40_ARGS=--crop 40 --epochs 2 --batch-size 64 --lr 0.01 --optimizer sgd --warmup-steps 20 "
             "--erasing 0.25 --widths 8,16 --head-units 16 --seed 11", "ACCURATE_RUNS=base40 base2_swa base_swa base",
-            "BALANCED_RUNS=base4_swa base2_swa base",
+            "BALANCED_RUNS=base4_swa base2_swa base", "FAST_RUN=student", "PHOTOS=",
             "ACCURATE_TTA=tencrop",
             f"PY={os.sys.executable}"]
     proc = subprocess.run(["make", "train", "export", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -63,12 +69,14 @@ def test_default_recipe_runs_its_stages_in_order():
     assert train.returncode == 0, train.stderr
     lines = train.stdout.splitlines()
     outs = [w.split()[0] for w in train.stdout.split("--out r/")[1:]]
-    assert outs == ["base", "base_swa", "teacher.onnx", "soft_labels.npy", "student", "base2", "base2_swa", "base4",
-                    "base4_swa"], outs
-    assert sum("fer_toolkit.training train" in line for line in lines) == 7
+    assert outs == ["base", "base_swa", "teacher.onnx", "soft_labels.npy", "student", "student_ferplus", "base2",
+                    "base2_swa", "base4", "base4_swa", "student_photo"], outs
+    assert sum("fer_toolkit.training train" in line for line in lines) == 9
     export = subprocess.run(["make", "-n", "export", "RUNS=r"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert export.returncode == 0, export.stderr
-    assert "--run r/student --out models/fer2013_cnn.onnx" in export.stdout
+    assert "--run r/student_ferplus --out models/fer2013_cnn.onnx" in export.stdout
+    assert "--run r/student_ferplus --run r/student_photo --run r/base2_swa --out models/fer2013_cnn_ens3.onnx" \
+        in export.stdout
     chosen = subprocess.run(["make", "-n", "export", "RUNS=r", "FAST_RUN=base4_swa"], cwd=ROOT, capture_output=True,
                             text=True, timeout=60)
     assert "--run r/base4_swa --out models/fer2013_cnn.onnx" in chosen.stdout
@@ -108,7 +116,7 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
         "soft_labels.npy")
     ens, student = Predictor(out / "ens.onnx"), Predictor(out / "student.onnx")
     assert json.loads(ens.metadata["members"]) == ["base40", "base2_swa", "base_swa", "base"]
-    assert ens.metadata["tta"] == "tencrop" and ens.metadata["model_version"] == "7"
+    assert ens.metadata["tta"] == "tencrop" and ens.metadata["model_version"] == "8"
     assert json.loads(ens.metadata["crop"]) == [40, 44, 44, 44] and student.metadata["crop"] == "44"
     assert student.metadata["tta"] == "none" and float(student.metadata["temperature"]) > 0
     for p in (ens, student):  # what serving reads comes from the file's metadata
@@ -129,6 +137,31 @@ def test_every_stage_runs_and_each_resumes_as_done(recipe):
     assert not (runs / "privatetest_evaluations.json").exists()
     # a second `make train` finds every stage done and trains nothing
     assert again.returncode == 0 and "epoch" not in again.stdout, again.stdout
+
+
+def test_photo_stages_train_on_crowd_votes_and_served_crops(recipe, small_npz):
+    """`make` of the photo stages from the recipe's student: student_ferplus (a new AdamW cycle on the FER+ votes
+    mixed with the labels) and student_photo (SWA with half the faces in the served crop geometry)."""
+    votes = small_npz.parent.parent / "small_votes.npz"
+    if not votes.is_file():
+        pytest.skip(f"FER+ votes not found at {VOTES}")
+    out = recipe[0]
+    tiny = "--epochs 2 --batch-size 64"
+    args = [f"DATA={small_npz}", f"RUNS={out}/runs", f"VOTES={votes}", f"PY={os.sys.executable}",
+            f"FERPLUS_ARGS=--soft-labels {votes} --kd-alpha 0.5 --kd-temperature 1 --photometric 0.4 {tiny} "
+            "--lr 1e-3 --warmup-steps 5",
+            f"PHOTO_ARGS=--served-crops 0.5 --photometric 0.25 --soft-labels {votes} --kd-alpha 0.5 "
+            f"--kd-temperature 1 {tiny} --optimizer sgd --schedule constant --lr 1e-3 --swa-start 2"]
+    proc = subprocess.run(["make", f"{out}/runs/student_ferplus/train_summary.json",
+                           f"{out}/runs/student_photo/train_summary.json", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for name in ("student_ferplus", "student_photo"):
+        cfg = json.loads((out / "runs" / name / "config.json").read_text())["train"]
+        assert cfg["init"].endswith("student/best.keras") and cfg["soft_labels"] == str(votes)
+        assert cfg["photometric"] > 0 and cfg["crop"] == 44
+    assert json.loads((out / "runs" / "student_photo" / "config.json").read_text())["train"]["served_crops"] == 0.5
+    assert (out / "runs" / ".cache").is_dir()  # the served crops, computed once per training split
 
 
 def test_folded_tta_ensemble_equals_mean_of_its_parts(recipe, fer):

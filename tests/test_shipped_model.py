@@ -64,8 +64,10 @@ def test_private_test_top1_and_ece_match_the_card(private_probs, predictors, fer
     assert abs(top1 - float(m.group(1)) / 100) <= 0.00005 and abs(ece - float(m.group(2))) <= 0.0005, (top1, ece)
     index = card().read_text()
     assert f"`{SHIPPED[name].name}`" in index and f"{top1:.2%}" in index, f"{SHIPPED[name].name} not in the index"
-    assert top1 >= (0.685 if name.startswith("fast") else 0.70)  # v4 fast 68.99-69.13%, the others 70.41-70.69%
-    assert ece <= 0.03  # issue 9's ECE bar, met by every shipped file (0.012-0.028)
+    # issue 34's guard holds the accurate file on FER2013; the fast and balanced files trade some FER2013 top-1 for
+    # real photos (models/README.md, "How they were chosen")
+    assert top1 >= (0.705 if name.startswith("accurate") else 0.65)
+    assert ece <= 0.03  # issue 9's ECE bar
 
 
 def test_accurate_graph_is_the_mean_over_the_mirror_image(predictors, fer):
