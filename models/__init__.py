@@ -17,12 +17,13 @@ from pathlib import Path
 #: inside the graph (the file kept its ``_flip`` name from the versions that averaged over the mirror image alone).
 #: Each role has an fp32 file ``<stem>.onnx`` and its static INT8 twin ``<stem>.int8.onnx``.
 NAMES = {"fast": "fer2013_cnn", "balanced": "fer2013_cnn_ens3", "accurate": "fer2013_cnn_flip"}
-#: Each entry point's default model, ``(role, int8)``: the one table of defaults (speed and accuracy of each
-#: file: ``BENCHMARKS.md`` and the model cards).
+#: Each entry point's default model, ``(role, int8)``: the one table of defaults. The balanced file everywhere: the
+#: most accurate on real photographs (``accurate`` is the most accurate on FER2013's own crops; figures of each
+#: file: ``README.md`` beside them, ``BENCHMARKS.md``).
 DEFAULTS: dict[str, tuple[str, bool]] = {
-    "api": ("accurate", False),  # load_model(), EmotionModel()
-    "predict": ("accurate", False),  # fer-toolkit predict
-    "demo": ("accurate", True),  # fer-toolkit demo, make demo, the Space
+    "api": ("balanced", False),  # load_model(), EmotionModel()
+    "predict": ("balanced", False),  # fer-toolkit predict
+    "demo": ("balanced", True),  # fer-toolkit demo, make demo, the Space
     "workers": ("balanced", True),  # score / submit, the Celery workers (SCORER_MODEL unset), evaluate-photos
 }
 HERE = Path(__file__).resolve().parent
