@@ -15,7 +15,7 @@ from fer_toolkit.fercore.cli import OneLineParser, existing_file, positive_int
 
 
 def run(model_path: Path | None, n: int = 100) -> list[tuple[str, float, float]]:
-    """Rows ``(case, p50 ms, p95 ms)``; ``model_path`` None: the demo's default (the accurate INT8 twin)."""
+    """Rows ``(case, p50 ms, p95 ms)``; ``model_path`` None: the demo's default (fer_toolkit.models.DEFAULTS)."""
     from fer_toolkit.demo.handler import DemoModel, classify, faces_markdown, info_markdown
 
     model = DemoModel(model_path)
@@ -34,7 +34,7 @@ def run(model_path: Path | None, n: int = 100) -> list[tuple[str, float, float]]
 def main() -> None:
     p = OneLineParser(prog="python -m bench.demo_latency")
     p.add_argument("--model", type=existing_file, default=None,
-                   help="ONNX file (default: the demo's own, the accurate file's INT8 twin)")
+                   help="ONNX file (default: the demo's own, fer_toolkit.models.DEFAULTS)")
     p.add_argument("-n", type=positive_int, default=100)
     a = p.parse_args()
     print("| demo latency | p50 ms | p95 ms |\n| --- | ---: | ---: |")
