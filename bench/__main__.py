@@ -16,8 +16,9 @@ from fer_toolkit.models import resolve
 INTRO = ("Each section is the latest run of its benchmark, on the machine it names; the next run replaces it. "
          "`make bench` (`python -m bench`) writes the whole file, `make bench-faces` sections 5-6, `python -m "
          "bench.shipped` the shipped-models section, `make soak` the soak table (kept by the others) and `make "
-         "bench-video` (`python -m bench.video`, also run by `make bench`) the video section (kept too). Earlier "
-         "runs: [docs/benchmarks-archive.md](docs/benchmarks-archive.md).\n")
+         "bench-video` (`python -m bench.video`, also run by `make bench`) the video section and `python -m "
+         "bench.photos DIR --out BENCHMARKS.md` the real-photo section (both kept too). "
+         "Earlier runs: [docs/benchmarks-archive.md](docs/benchmarks-archive.md).\n")
 
 
 def main() -> None:
@@ -158,12 +159,13 @@ def main() -> None:
     print(f"\nwrote {a.out}")
 
 
-KEPT = ((soak.MARK_START, soak.MARK_END), ("<!-- video:start -->", "<!-- video:end -->"))
+KEPT = ((soak.MARK_START, soak.MARK_END), ("<!-- video:start -->", "<!-- video:end -->"),
+        ("<!-- photos:start -->", "<!-- photos:end -->"))
 
 
 def _kept_blocks(old: str) -> str:
-    """The soak and video blocks (``make soak``, ``python -m bench.video``) of an existing BENCHMARKS.md text, kept
-    when the other sections are re-measured."""
+    """The soak, video and real-photo blocks (``make soak``, ``python -m bench.video``, ``python -m bench.photos``)
+    of an existing BENCHMARKS.md text, kept when the other sections are re-measured."""
     return "".join("\n" + old[old.index(start):old.index(end) + len(end)] + "\n" for start, end in KEPT
                    if start in old and end in old)
 
