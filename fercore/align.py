@@ -20,9 +20,9 @@ from PIL import Image
 #: ``python -m bench.alignment``): right eye, left eye, nose tip, right and left mouth corners.
 FER_TEMPLATE = np.array([[0.293, 0.387], [0.693, 0.388], [0.482, 0.597], [0.334, 0.757], [0.653, 0.760]],
                         np.float32)
-#: Zoom around the template (1 = FER2013's framing; 1.1 shows 10% more around the face): chosen on labelled real
-#: photos and FER2013 faces (``python -m bench.photos``, ``python -m bench.alignment``; BENCHMARKS.md).
-DEFAULT_ZOOM = 1.1
+#: Zoom around the template (1 = FER2013's framing; 1.1 shows 10% more around the face, 0.9 10% less): chosen on
+#: labelled real photos with the shipped models (``python -m bench.photos``; BENCHMARKS.md, "Real photos").
+DEFAULT_ZOOM = 0.9
 #: The largest side an aligned crop is rendered at before the model's own (antialiased) resize.
 MAX_CROP_SIDE = 192
 #: Degrees: an eye line within this of level counts as level (:func:`refine_landmarks` stops there).

@@ -239,7 +239,7 @@ def test_make_recover_brings_back_every_shipped_network(recipe, small_npz, fer, 
     out = recipe[0]
     args = [f"DATA={small_npz}", f"RUNS={tmp_path}/runs", f"MODEL={out}/student.onnx", f"ACCURATE={out}/ens.onnx",
             f"BALANCED={out}/bal.onnx", "ACCURATE_RUNS=base40 base2_swa base_swa base",
-            "BALANCED_RUNS=base4_swa base2_swa base", f"PY={os.sys.executable}"]
+            "BALANCED_RUNS=base4_swa base2_swa base", "FAST_RUN=student", f"PY={os.sys.executable}"]
     proc = subprocess.run(["make", "recover", *args], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     sources = {"student": "student.onnx", "base4_swa": "bal.onnx", "base2_swa": "bal.onnx", "base": "bal.onnx",

@@ -79,6 +79,6 @@ def test_member_errors(pair, small_tree, tmp_path):
         recover_run(pair[0], tmp_path / "rec", small_tree)
     with pytest.raises(ValueError, match="several members or test-time views: recover one member"):
         recover_run(resolve("accurate"), tmp_path / "rec", small_tree)
-    with pytest.raises(ValueError, match=r"holds one network \(student\): recover it without --member"):
+    with pytest.raises(ValueError, match=r"holds one network \(student_ferplus\): recover it without --member"):
         recover_run(resolve("fast"), tmp_path / "rec", small_tree, member="0")
     assert not (tmp_path / "rec").exists()
