@@ -74,16 +74,14 @@ def parser(prog: str = "fer-toolkit evaluate-photos"):
     from fer_toolkit.fercore.cli import OneLineParser
     from fer_toolkit.fercore.options import add_face_arguments
     from fer_toolkit.fercore.session import add_providers_argument
-    from fer_toolkit.models import default_text
+    from fer_toolkit.models import add_model_arguments
 
     p = OneLineParser(prog=prog, description="Top-1, macro-F1 and per-class recall of the serving path on a "
                       "labelled folder tree DIR/<class>/<image>.")
     p.add_argument("root", type=Path, metavar="DIR", help="labelled photos: DIR/<class>/<image>")
     p.add_argument("--out", type=Path, default=Path("photos-eval"),
                    help="folder for metrics.json, confusion.png and predictions.csv (default: photos-eval)")
-    p.add_argument("--model", help="ONNX model exported by this project, or a shipped role: fast, balanced, "
-                   f"accurate (default: {default_text('workers')}, as score's)")
-    p.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
+    add_model_arguments(p, "workers")
     add_face_arguments(p)
     add_providers_argument(p)
     return p

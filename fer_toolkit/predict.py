@@ -19,7 +19,7 @@ from fer_toolkit.fercore.options import FaceOptions, add_face_arguments
 from fer_toolkit.fercore.records import box_text, face_records
 from fer_toolkit.fercore.session import add_providers_argument
 from fer_toolkit.fercore.video import is_video
-from fer_toolkit.models import default_text
+from fer_toolkit.models import add_model_arguments
 from fer_toolkit.predict_video import add_fps_argument, print_video
 
 HEADER = ("file", "face", "box (x,y,w,h)", "label", "confidence", "crop")
@@ -31,9 +31,7 @@ def parser(prog: str = "fer-toolkit predict") -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image or video files; - reads one image from standard input")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per image (or sampled video frame) and line, with every class probability")
-    p.add_argument("--model", help="ONNX model exported by this project, or a shipped role: fast, balanced, "
-                   f"accurate (default: {default_text('predict')})")
-    p.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
+    add_model_arguments(p, "predict")
     add_face_arguments(p)
     add_providers_argument(p)
     add_fps_argument(p)

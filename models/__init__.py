@@ -82,6 +82,18 @@ def default_text(entry: str) -> str:
     return f"{role} --int8" if int8 else role
 
 
+def add_model_arguments(parser, entry: str) -> None:
+    """Add ``--model ROLE|FILE`` and ``--int8`` to an argparse ``parser``, their help naming ``entry``'s default;
+    read them back with ``resolve(args.model, args.int8, entry)``.
+
+    Raises:
+        KeyError: unknown ``entry``.
+    """
+    parser.add_argument("--model", help="ONNX model exported by this project, or a shipped role: "
+                        f"{', '.join(NAMES)} (default: {default_text(entry)})")
+    parser.add_argument("--int8", action="store_true", default=None, help="the shipped role's static INT8 twin")
+
+
 def card(path: Path | None = None) -> Path:
     """The model card of a shipped file (``<stem>.md``), or with no argument the index ``README.md``."""
     if path is None:
