@@ -42,8 +42,24 @@ SMALL_FACTOR = 4
 CROP_FACTOR = 2
 
 
+class TopClass:
+    """``label`` and ``confidence`` of anything with ``probs`` ``{label: probability}``."""
+
+    probs: dict[str, float]
+
+    @property
+    def label(self) -> str:
+        """The top-1 class."""
+        return max(self.probs, key=self.probs.get)
+
+    @property
+    def confidence(self) -> float:
+        """Probability of the top-1 class, 0..1."""
+        return self.probs[self.label]
+
+
 @dataclass(frozen=True, eq=False)
-class FaceResult:
+class FaceResult(TopClass):
     """One classified region.
 
     Attributes:
@@ -61,16 +77,6 @@ class FaceResult:
     landmarks: np.ndarray | None = None
     crop: str = "whole"
     pixels: np.ndarray | None = None
-
-    @property
-    def label(self) -> str:
-        """The top-1 class."""
-        return max(self.probs, key=self.probs.get)
-
-    @property
-    def confidence(self) -> float:
-        """Probability of the top-1 class, 0..1."""
-        return self.probs[self.label]
 
 
 def is_face_crop(image: Image.Image, faces: list[Face], input_size: tuple[int, int]) -> bool:

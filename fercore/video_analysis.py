@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from fer_toolkit.fercore.analyze import FaceResult, analyze
+from fer_toolkit.fercore.analyze import FaceResult, TopClass, analyze
 from fer_toolkit.fercore.faces import Box, FaceDetector
 from fer_toolkit.fercore.predictor import Predictor
 from fer_toolkit.fercore.preprocess import DEFAULT_MAX_PIXELS
@@ -22,7 +22,7 @@ from fer_toolkit.fercore.video import DEFAULT_FPS, VideoSource, iter_frames
 
 
 @dataclass(frozen=True, eq=False)
-class TrackedFace:
+class TrackedFace(TopClass):
     """One face of one sampled frame.
 
     Attributes:
@@ -44,15 +44,6 @@ class TrackedFace:
         """The face's box in the frame's pixels, or None (whole frame)."""
         return self.result.box
 
-    @property
-    def label(self) -> str:
-        """The top-1 class of ``probs``."""
-        return max(self.probs, key=self.probs.get)
-
-    @property
-    def confidence(self) -> float:
-        """``probs`` of the top-1 class, 0..1."""
-        return self.probs[self.label]
 
 
 @dataclass(frozen=True, eq=False)

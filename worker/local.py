@@ -15,7 +15,7 @@ from typing import Callable
 from fer_toolkit.fercore.options import FaceOptions
 from fer_toolkit.fercore.video import DEFAULT_FPS
 from fer_toolkit.worker import report, scoring, settings
-from fer_toolkit.worker.plan import JobError, item_weight, plan_chunks, plan_size, print_note
+from fer_toolkit.worker.plan import JobError, item_weight, pack, plan_chunks, plan_size, print_note
 from fer_toolkit.worker.track_links import link_tracks
 
 
@@ -33,17 +33,7 @@ def spread(chunks: list[list], workers: int, per_worker: int = 4) -> list[list]:
     than ``workers`` chunks still keeps every thread busy; a large folder's chunks are left as they are. The
     report is the same: its rows come back in chunk order, and video ranges are not cut."""
     cap = max(1, -(-plan_size(chunks)[1] // (per_worker * max(1, workers))))
-    out = []
-    for chunk in chunks:
-        piece, weight = [], 0
-        for item in chunk:
-            if piece and weight + item_weight(item) > cap:
-                out.append(piece)
-                piece, weight = [], 0
-            piece.append(item)
-            weight += item_weight(item)
-        out.append(piece)
-    return out
+    return [piece for chunk in chunks for piece in pack(chunk, cap)]
 
 
 def score_local(root: str | Path, out: str | Path, recursive: bool = False, options: FaceOptions | None = None,

@@ -73,20 +73,28 @@ def plan_chunks(root: Path, recursive: bool, chunk_size: int, notify: Callable[[
     if not files:
         raise JobError(f"no image files ({', '.join(sorted(scoring.IMAGE_EXTENSIONS))}) or video files in {root}"
                        + (" (only in subfolders: add --recursive)" if skipped else ""))
-    chunks, current, weight = [], [], 0
+    items = []
     for rel in files:
-        items = [rel]
-        if is_video(rel):
-            try:
-                items = video_items(scoring.check_path(root, rel), rel, fps, chunk_size, max_pixels)
-            except ImageDecodeError:  # a symlink out of the folder, a FIFO ...: its error row comes from scoring
-                items = [[rel, None, None, 1]]
-        for item in items:
-            if current and weight + item_weight(item) > chunk_size:
-                chunks.append(current)
-                current, weight = [], 0
-            current.append(item)
-            weight += item_weight(item)
+        if not is_video(rel):
+            items.append(rel)
+            continue
+        try:
+            items += video_items(scoring.check_path(root, rel), rel, fps, chunk_size, max_pixels)
+        except ImageDecodeError:  # a symlink out of the folder, a FIFO ...: its error row comes from scoring
+            items.append([rel, None, None, 1])
+    return pack(items, chunk_size)
+
+
+def pack(items: list, cap: int) -> list[list]:
+    """``items`` in order, in chunks whose weights (:func:`item_weight`) add up to at most ``cap`` (an item
+    heavier than that alone); always at least one chunk."""
+    chunks, current, weight = [], [], 0
+    for item in items:
+        if current and weight + item_weight(item) > cap:
+            chunks.append(current)
+            current, weight = [], 0
+        current.append(item)
+        weight += item_weight(item)
     return chunks + [current]
 
 
